@@ -1,0 +1,164 @@
+"""Settings shared by every environment, read from the environment through django-environ.
+
+Every variable is documented in ``.env.example`` and the README. A ``.env`` file beside
+``manage.py`` is read when present; real environment variables win over it.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    # Dependency direction: viewer <- modes <- consumption, assessments <- summaries.
+    "viewer",
+    "modes",
+    "consumption",
+    "assessments",
+    "summaries",
+]
+
+MIDDLEWARE = [
+    "viewer.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Relational database: catalogue, contexts, InstanceConfig, admin; and the tracking tables
+# when VIEWER_STORE=sql. SQLite by default, PostgreSQL through DATABASE_URL.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the lock up front (no upgrade deadlocks), readers never block writers (WAL),
+    # and a busy writer is waited for instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Request bodies: the API refuses bodies over this size with a 400 naming the limit.
+VIEWER_MAX_BODY_BYTES = env.int("VIEWER_MAX_BODY_BYTES", default=64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = VIEWER_MAX_BODY_BYTES
+# How far in the future a client's `ts` may lie (clock skew), in seconds.
+VIEWER_MAX_CLOCK_SKEW_SECONDS = env.int("VIEWER_MAX_CLOCK_SKEW_SECONDS", default=300)
+
+# --- Storage backend for the tracking tables (composition root: viewer/storage.py).
+VIEWER_STORE = env.str("VIEWER_STORE", default="sql")
+
+# --- Instance mode defaults, used only when a database has no InstanceConfig row yet.
+VIEWER_MODE = env.str("VIEWER_MODE", default="strict")
+VIEWER_COPY_SCOPE = env.str("VIEWER_COPY_SCOPE", default="content")
+VIEWER_CARRY_RULES = env.json("VIEWER_CARRY_RULES", default=None)
+# Seconds a worker process keeps the InstanceConfig it read before reading it again.
+VIEWER_CONFIG_CACHE_SECONDS = env.float("VIEWER_CONFIG_CACHE_SECONDS", default=5.0)
+# Mode name -> policy class (dotted path). Entries here replace or extend the built-in registry.
+VIEWER_MODE_POLICIES: dict[str, str] = env.dict("VIEWER_MODE_POLICIES", default={})
+
+# --- Celery. No broker configured: tasks run eagerly, in-process, after the request's commit.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["viewer.parsers.BoundedJSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "viewer.exceptions.envelope_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Viewer API",
+    "DESCRIPTION": (
+        "Progress-and-score tracking for learning platforms. Every request body is "
+        '`{"id"?, "ver"?, "ts"?, "params"?: {"msgid"?}, "request": {...}}`; every response, '
+        "success or error, is the Sunbird envelope. Times are epoch milliseconds (UTC)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorCodeEnum": "viewer.errors.ERROR_CODE_CHOICES",
+        "ErrorResponseCodeEnum": "viewer.errors.RESPONSE_CODE_CHOICES",
+        "OkResponseCodeEnum": ["OK"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "viewer.schema.add_error_catalogue",
+    ],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "text"}},
+    "root": {"handlers": ["console"], "level": env.str("VIEWER_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,10 @@
+"""Settings for the test suite."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+SECRET_KEY = "test-insecure-key"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+VIEWER_CONFIG_CACHE_SECONDS = env.float("VIEWER_CONFIG_CACHE_SECONDS", default=0.0)

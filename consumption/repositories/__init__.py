@@ -1,0 +1,49 @@
+"""The consumption repository: the only code that touches user_content_consumption.
+
+Every read takes the partition key (the user id). Writes are conditional and idempotent:
+``start`` inserts only when the row is absent; ``update`` and ``end`` change only a row that
+exists and is not completed, and say which case happened.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from viewer import storage
+from viewer.identifiers import ConsumptionKey, Scope
+
+from ..domain import Consumption, WriteOutcome
+
+
+class ConsumptionRepository(Protocol):
+    def start(self, *, key: ConsumptionKey, at: datetime) -> None:
+        """Insert the row (status 1, progress 0, last access ``at``) unless it exists."""
+
+    def update(
+        self,
+        *,
+        key: ConsumptionKey,
+        at: datetime,
+        progress_details: dict[str, Any],
+        progress: int | None,
+        time_spent: float | None,
+    ) -> WriteOutcome:
+        """Status 1, progress and time spent raised, details replaced, last access raised."""
+
+    def end(
+        self, *, key: ConsumptionKey, at: datetime, progress_details: dict[str, Any] | None
+    ) -> WriteOutcome:
+        """Status 2, progress 100, completion time ``at`` (set once), details if given."""
+
+    def get_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> list[Consumption]:
+        """The rows among ``keys`` that exist (all keys belong to ``user_id``)."""
+
+    def list_scope(self, *, scope: Scope) -> list[Consumption]:
+        """Every row of one user in one (collection, context), ordered by content id."""
+
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+
+def consumption_repository() -> ConsumptionRepository:
+    return storage.component("consumption")

@@ -1,0 +1,1 @@
+"""Tracking-mode policies: one stateless class per mode (see ``base.TrackingPolicy``)."""

@@ -1,0 +1,18 @@
+"""Contract tests run every repository against every storage backend."""
+
+from typing import Any
+
+import pytest
+from django.utils.module_loading import import_string
+
+from viewer.storage import BACKENDS
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def consumption_repo(backend: str) -> Any:
+    return import_string(BACKENDS[backend]["consumption"])()

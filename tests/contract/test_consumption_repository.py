@@ -1,0 +1,89 @@
+"""The consumption repository contract, the same on every backend."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from consumption.domain import Status, WriteOutcome
+from viewer.identifiers import ConsumptionKey, Scope
+
+T0 = datetime(2026, 8, 1, 10, 0, 0, 123000, tzinfo=UTC)
+KEY = ConsumptionKey("u1", "C1", "B1", "c1")
+
+
+def _one(repo: Any, key: ConsumptionKey = KEY) -> Any:
+    rows = repo.get_many(user_id=key.user_id, keys=[key])
+    return rows[0] if rows else None
+
+
+def test_consumption_start_inserts_only_when_absent(consumption_repo: Any) -> None:
+    consumption_repo.start(key=KEY, at=T0)
+    row = _one(consumption_repo)
+    assert (row.status, row.progress, row.last_access_time) == (Status.IN_PROGRESS, 0, T0)
+    consumption_repo.start(key=KEY, at=T0 + timedelta(days=1))
+    assert _one(consumption_repo).last_access_time == T0
+
+
+def test_consumption_update_outcomes(consumption_repo: Any) -> None:
+    args = {"progress_details": {"p": 1}, "progress": 10, "time_spent": 5.0}
+    assert consumption_repo.update(key=KEY, at=T0, **args) is WriteOutcome.MISSING
+    assert _one(consumption_repo) is None
+    consumption_repo.start(key=KEY, at=T0)
+    assert consumption_repo.update(key=KEY, at=T0, **args) is WriteOutcome.APPLIED
+    assert (
+        consumption_repo.update(
+            key=KEY, at=T0, progress_details={"p": 2}, progress=None, time_spent=None
+        )
+        is WriteOutcome.APPLIED
+    )
+    row = _one(consumption_repo)
+    assert (row.progress, row.time_spent, row.progress_details) == (10, 5.0, {"p": 2})
+    consumption_repo.end(key=KEY, at=T0, progress_details=None)
+    assert consumption_repo.update(key=KEY, at=T0, **args) is WriteOutcome.UNCHANGED
+
+
+def test_consumption_end_sets_completion_once(consumption_repo: Any) -> None:
+    assert consumption_repo.end(key=KEY, at=T0, progress_details=None) is WriteOutcome.MISSING
+    consumption_repo.start(key=KEY, at=T0)
+    assert consumption_repo.end(key=KEY, at=T0, progress_details={"x": 1}) is WriteOutcome.APPLIED
+    later = T0 + timedelta(hours=1)
+    assert consumption_repo.end(key=KEY, at=later, progress_details={}) is WriteOutcome.UNCHANGED
+    row = _one(consumption_repo)
+    assert (row.status, row.progress, row.last_completed_time) == (Status.COMPLETED, 100, T0)
+    assert row.progress_details == {"x": 1}
+
+
+def test_consumption_get_many_returns_exact_keys_only(consumption_repo: Any) -> None:
+    keys = [
+        ConsumptionKey("u1", "C1", "B1", "c1"),
+        ConsumptionKey("u1", "C1", "B2", "c2"),
+        ConsumptionKey("u1", "C2", "B1", "c2"),
+        ConsumptionKey("u2", "C1", "B1", "c1"),
+    ]
+    for key in keys:
+        consumption_repo.start(key=key, at=T0)
+    # (C1, B1, c2) is not a row although each of its parts appears in some row.
+    wanted = [keys[0], ConsumptionKey("u1", "C1", "B1", "c2"), keys[2]]
+    found = consumption_repo.get_many(user_id="u1", keys=wanted)
+    assert sorted(row.key for row in found) == sorted([keys[0], keys[2]])
+    assert consumption_repo.get_many(user_id="u1", keys=[]) == []
+
+
+def test_consumption_list_scope(consumption_repo: Any) -> None:
+    for content in ("b", "a", "c"):
+        consumption_repo.start(key=ConsumptionKey("u1", "C1", "B1", content), at=T0)
+    consumption_repo.start(key=ConsumptionKey("u1", "C1", "B2", "d"), at=T0)
+    consumption_repo.start(key=ConsumptionKey("u2", "C1", "B1", "e"), at=T0)
+    rows = consumption_repo.list_scope(scope=Scope("u1", "C1", "B1"))
+    assert [row.key.content_id for row in rows] == ["a", "b", "c"]
+
+
+def test_consumption_times_keep_millisecond_precision(consumption_repo: Any) -> None:
+    consumption_repo.start(key=KEY, at=T0)
+    consumption_repo.end(key=KEY, at=T0 + timedelta(milliseconds=1), progress_details=None)
+    row = _one(consumption_repo)
+    assert row.last_completed_time == T0 + timedelta(milliseconds=1)
+    assert row.last_completed_time.tzinfo is not None
+
+
+def test_consumption_ping(consumption_repo: Any) -> None:
+    consumption_repo.ping()

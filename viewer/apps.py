@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ViewerConfig(AppConfig):
+    name = "viewer"
+    verbose_name = "Viewer kernel and catalogue"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

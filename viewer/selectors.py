@@ -1,0 +1,57 @@
+"""Catalogue reads."""
+
+from .catalogue import Collection, Context, nodes_from_json
+from .errors import NotFoundError
+from .models import CollectionRecord, ContextRecord
+
+
+def collection_from_record(record: CollectionRecord) -> Collection:
+    return Collection(
+        identifier=record.identifier,
+        name=record.name,
+        description=record.description,
+        logo=record.logo,
+        children=nodes_from_json(record.children),
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def context_from_record(record: ContextRecord) -> Context:
+    return Context(
+        identifier=record.identifier,
+        type=record.type,
+        name=record.name,
+        collection_ids=tuple(record.collection_ids),
+        start_date=record.start_date,
+        end_date=record.end_date,
+        enrollment_end_date=record.enrollment_end_date,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+def collection_get(*, identifier: str) -> Collection:
+    """Raises: NotFoundError."""
+    record = CollectionRecord.objects.filter(identifier=identifier).first()
+    if record is None:
+        raise NotFoundError(f"No collection '{identifier}'.")
+    return collection_from_record(record)
+
+
+def context_get(*, identifier: str) -> Context:
+    """Raises: NotFoundError."""
+    record = ContextRecord.objects.filter(identifier=identifier).first()
+    if record is None:
+        raise NotFoundError(f"No context '{identifier}'.")
+    return context_from_record(record)
+
+
+def missing_collections(collection_ids: list[str]) -> list[str]:
+    """The ids among ``collection_ids`` that are not in the catalogue."""
+    known = set(
+        CollectionRecord.objects.filter(identifier__in=collection_ids).values_list(
+            "identifier", flat=True
+        )
+    )
+    return [cid for cid in collection_ids if cid not in known]
