@@ -3,7 +3,6 @@
 import time
 from typing import Any
 
-from django.db import connection
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -205,10 +204,7 @@ class ReadyApi(EnvelopeApi):
         description="503 (`SERVICE_UNAVAILABLE`, the checks in `result`) when one is down.",
     )
     def get(self, request: Request) -> Response:
-        checks = [
-            _check("database", connection.ensure_connection),
-            _check("store", storage.component("consumption").ping),
-        ]
+        checks = [_check(name, probe) for name, probe in storage.readiness_probes().items()]
         ready = all(check["status"] == "up" for check in checks)
         result = {"ready": ready, "checks": checks}
         if ready:

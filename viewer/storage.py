@@ -5,10 +5,12 @@ component by name and get one shared instance. Paths are imported lazily, so ``v
 import the apps that implement them.
 """
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from .statusmap import ContentStatusMap
@@ -18,7 +20,27 @@ BACKENDS: dict[str, dict[str, str]] = {
         "consumption": "consumption.repositories.sql.SqlConsumptionRepository",
         "status_map": "viewer.statusmap.StoreStatusMap",
     },
+    "cassandra": {
+        "consumption": "consumption.repositories.cassandra.CassandraConsumptionRepository",
+        "status_map": "viewer.statusmap.RedisStatusMap",
+    },
 }
+
+
+# Readiness: the dependencies each backend adds to the relational database (name -> component
+# whose ping() is probed).
+PROBES: dict[str, dict[str, str]] = {
+    "sql": {},
+    "cassandra": {"cassandra": "consumption", "redis": "status_map"},
+}
+
+
+def readiness_probes() -> dict[str, Callable[[], None]]:
+    """Name -> probe (raises when down) of every store the configuration uses."""
+    probes: dict[str, Callable[[], None]] = {"database": connection.ensure_connection}
+    for name, component_name in PROBES[settings.VIEWER_STORE].items():
+        probes[name] = component(component_name).ping
+    return probes
 
 
 def backend_names() -> list[str]:

@@ -101,8 +101,50 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = VIEWER_MAX_BODY_BYTES
 # How far in the future a client's `ts` may lie (clock skew), in seconds.
 VIEWER_MAX_CLOCK_SKEW_SECONDS = env.int("VIEWER_MAX_CLOCK_SKEW_SECONDS", default=300)
 
-# --- Storage backend for the tracking tables (composition root: viewer/storage.py).
+# --- Storage backend for the tracking tables (composition root: viewer/storage.py):
+# sql (the default database) or cassandra (Apache Cassandra + the Redis content-status map).
 VIEWER_STORE = env.str("VIEWER_STORE", default="sql")
+
+# --- Apache Cassandra (django-cassandra-engine). Configured when VIEWER_STORE=cassandra or
+# CASSANDRA_HOSTS is set; the schema is created by `manage.py sync_cassandra`.
+CASSANDRA_HOSTS: list[str] = env.list("CASSANDRA_HOSTS", default=[])
+CASSANDRA_ENABLED = VIEWER_STORE == "cassandra" or bool(CASSANDRA_HOSTS)
+CASSANDRA_WRITE_CONSISTENCY = env.str("CASSANDRA_WRITE_CONSISTENCY", default="LOCAL_QUORUM")
+CASSANDRA_READ_CONSISTENCY = env.str("CASSANDRA_READ_CONSISTENCY", default="LOCAL_QUORUM")
+CASSANDRA_SERIAL_CONSISTENCY = env.str("CASSANDRA_SERIAL_CONSISTENCY", default="LOCAL_SERIAL")
+if CASSANDRA_ENABLED:
+    # First: its migrate/flush/makemigrations commands wrap Django's.
+    INSTALLED_APPS.insert(0, "django_cassandra_engine")
+    INSTALLED_APPS.append("consumption.cassandra")
+    DATABASES["cassandra"] = {
+        "ENGINE": "django_cassandra_engine",
+        "NAME": env.str("CASSANDRA_KEYSPACE", default="viewer"),
+        "HOST": ",".join(CASSANDRA_HOSTS or ["127.0.0.1"]),
+        "USER": env.str("CASSANDRA_USER", default=""),
+        "PASSWORD": env.str("CASSANDRA_PASSWORD", default=""),
+        "OPTIONS": {
+            "replication": env.json(
+                "CASSANDRA_REPLICATION",
+                default={"strategy_class": "SimpleStrategy", "replication_factor": 1},
+            ),
+            "connection": {
+                "port": env.int("CASSANDRA_PORT", default=9042),
+                # manage.py (and the web process) must start while Cassandra is down.
+                "lazy_connect": True,
+                "retry_connect": True,
+                "connect_timeout": env.float("CASSANDRA_CONNECT_TIMEOUT", default=5.0),
+            },
+            "session": {"default_timeout": env.float("CASSANDRA_REQUEST_TIMEOUT", default=5.0)},
+        },
+    }
+    DATABASE_ROUTERS = ["viewer.routers.CassandraRouter"]
+
+# --- Redis content-status map (read-after-write statuses) for VIEWER_STORE=cassandra.
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Seconds before an unused (user, collection, context) map expires; it reloads from the store.
+VIEWER_STATUS_MAP_TTL_SECONDS = env.int("VIEWER_STATUS_MAP_TTL_SECONDS", default=7 * 24 * 3600)
+# Redis socket timeout: past it the request falls back to the store (logged).
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 
 # --- Instance mode defaults, used only when a database has no InstanceConfig row yet.
 VIEWER_MODE = env.str("VIEWER_MODE", default="strict")

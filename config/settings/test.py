@@ -8,3 +8,7 @@ DEBUG = False
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 VIEWER_CONFIG_CACHE_SECONDS = env.float("VIEWER_CONFIG_CACHE_SECONDS", default=0.0)
+
+if "cassandra" in DATABASES:  # noqa: F405
+    # A keyspace of its own: tests never touch a real one.
+    DATABASES["cassandra"]["NAME"] = env.str("CASSANDRA_TEST_KEYSPACE", default="viewer_test")  # noqa: F405

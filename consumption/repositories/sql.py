@@ -60,6 +60,7 @@ class SqlConsumptionRepository:
                     **_key_filter(key),
                     status=Status.IN_PROGRESS,
                     progress=0,
+                    time_spent=0.0,
                     last_access_time=at,
                     last_updated_time=timeutil.now(),
                 )

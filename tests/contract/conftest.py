@@ -10,9 +10,15 @@ from viewer.storage import BACKENDS
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "cassandra":
+        request.getfixturevalue("cassandra_keyspace")
     return request.param
 
 
 @pytest.fixture
 def consumption_repo(backend: str) -> Any:
-    return import_string(BACKENDS[backend]["consumption"])()
+    from tests.conftest import truncate_cassandra
+
+    yield import_string(BACKENDS[backend]["consumption"])()
+    if backend == "cassandra":
+        truncate_cassandra()

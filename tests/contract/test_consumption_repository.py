@@ -1,7 +1,10 @@
 """The consumption repository contract, the same on every backend."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from consumption.domain import Status, WriteOutcome
 from viewer.identifiers import ConsumptionKey, Scope
@@ -87,3 +90,50 @@ def test_consumption_times_keep_millisecond_precision(consumption_repo: Any) -> 
 
 def test_consumption_ping(consumption_repo: Any) -> None:
     consumption_repo.ping()
+
+
+def test_consumption_update_keeps_maxima_when_an_older_event_arrives(consumption_repo: Any) -> None:
+    consumption_repo.start(key=KEY, at=T0)
+    later = T0 + timedelta(minutes=5)
+    consumption_repo.update(
+        key=KEY, at=later, progress_details={"v": 1}, progress=60, time_spent=90.0
+    )
+    # An older, lower event synced late: details are the latest sent, maxima stay.
+    assert (
+        consumption_repo.update(
+            key=KEY, at=T0, progress_details={"v": 2}, progress=20, time_spent=10.0
+        )
+        is WriteOutcome.APPLIED
+    )
+    row = _one(consumption_repo)
+    assert (row.progress, row.time_spent, row.last_access_time) == (60, 90.0, later)
+    assert row.progress_details == {"v": 2}
+    consumption_repo.end(key=KEY, at=T0, progress_details=None)
+    row = _one(consumption_repo)
+    assert (row.status, row.last_access_time, row.last_completed_time) == (2, later, T0)
+
+
+def test_consumption_concurrent_updates_keep_the_highest_progress(
+    consumption_repo: Any, backend: str
+) -> None:
+    if backend != "cassandra":
+        pytest.skip("the SQL test database is one in-memory connection; see the API tests")
+    consumption_repo.start(key=KEY, at=T0)
+    values = list(range(1, 41))
+
+    def write(value: int) -> WriteOutcome:
+        outcome: WriteOutcome = consumption_repo.update(
+            key=KEY,
+            at=T0 + timedelta(seconds=value),
+            progress_details={"v": value},
+            progress=value,
+            time_spent=float(value),
+        )
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(write, values))
+    assert set(outcomes) == {WriteOutcome.APPLIED}
+    row = _one(consumption_repo)
+    assert (row.progress, row.time_spent) == (40, 40.0)
+    assert row.last_access_time == T0 + timedelta(seconds=40)

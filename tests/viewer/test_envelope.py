@@ -5,9 +5,10 @@ import re
 import uuid
 
 import pytest
-from django.db import OperationalError
+from django.conf import settings
+from django.db import OperationalError, connection
 
-from consumption.repositories.sql import SqlConsumptionRepository
+from consumption.repositories import consumption_repository
 from tests.conftest import Api, error_of
 
 START = "/v1/view/start"
@@ -226,13 +227,30 @@ def test_wrong_content_type_answers_415_in_envelope(api: Api) -> None:
     assert "application/json" in errmsg
 
 
-def test_store_down_answers_503_and_nothing_else(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    def down(*args: object, **kwargs: object) -> None:
-        raise OperationalError("unable to open database file")
+def test_store_down_answers_503(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:  # undone before the test's stores are cleaned
+        if settings.VIEWER_STORE == "cassandra":
+            from cassandra.cluster import NoHostAvailable
 
-    monkeypatch.setattr(SqlConsumptionRepository, "start", down)
-    status, err, _ = error_of(api.post(START, VALID))
+            from viewer import cql
+
+            class Unreachable:
+                def prepare(self, *args: object) -> None:
+                    raise NoHostAvailable("Unable to connect to any servers", {})
+
+                execute = prepare
+
+            patch.setattr(cql, "_prepared", {})
+            patch.setattr(cql, "session", Unreachable)
+        else:
+
+            def down(*args: object, **kwargs: object) -> None:
+                raise OperationalError("unable to open database file")
+
+            patch.setattr(type(consumption_repository()), "start", down)
+        status, err, errmsg = error_of(api.post(START, VALID))
     assert (status, err) == (503, "SERVICE_UNAVAILABLE")
+    assert "nothing was written" in errmsg
 
 
 def test_unexpected_error_answers_500_in_envelope(
@@ -241,7 +259,7 @@ def test_unexpected_error_answers_500_in_envelope(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(SqlConsumptionRepository, "start", broken)
+    monkeypatch.setattr(type(consumption_repository()), "start", broken)
     status, body = api.post(START, VALID)
     assert status == 500
     assert body["params"]["err"] == "SERVER_ERROR"
@@ -252,20 +270,24 @@ def test_health_and_ready(api: Api) -> None:
     assert api.ok("GET", "/health") == {"healthy": True}
     ready = api.ok("GET", "/ready")
     assert ready["ready"] is True
-    assert {c["name"] for c in ready["checks"]} == {"database", "store"}
+    names = {c["name"] for c in ready["checks"]}
+    assert names == (
+        {"database", "cassandra", "redis"} if settings.VIEWER_STORE == "cassandra" else {"database"}
+    )
     assert all(c["status"] == "up" for c in ready["checks"])
 
 
 def test_ready_answers_503_naming_the_dependency_down(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def down(self: object) -> None:
+    def down() -> None:
         raise OperationalError("gone")
 
-    monkeypatch.setattr(SqlConsumptionRepository, "ping", down)
-    status, body = api.get("/ready")
+    with monkeypatch.context() as patch:  # undone before the test database is torn down
+        patch.setattr(connection, "ensure_connection", down)
+        status, body = api.get("/ready")
     assert status == 503
     assert body["params"]["err"] == "SERVICE_UNAVAILABLE"
-    assert "store" in body["params"]["errmsg"]
-    store = next(c for c in body["result"]["checks"] if c["name"] == "store")
-    assert store == {**store, "status": "down", "error": "OperationalError"}
+    assert "database" in body["params"]["errmsg"]
+    database = next(c for c in body["result"]["checks"] if c["name"] == "database")
+    assert database == {**database, "status": "down", "error": "OperationalError"}

@@ -1,0 +1,156 @@
+"""user_content_consumption on Apache Cassandra (VIEWER_STORE=cassandra).
+
+Every write is one lightweight transaction on one row: start is ``INSERT ... IF NOT EXISTS``,
+update and end are ``UPDATE ... IF status < 2 AND ...`` (not applied on a missing row: no upsert).
+Columns that only rise (progress, time spent, last access) are written optimistically with
+``IF col <= new``; when another writer got there first, the statement's own answer carries the
+current values and the write is retried once as a compare-and-set on them. No read precedes a
+write.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from viewer import cql, timeutil
+from viewer.errors import StoreUnavailableError
+from viewer.identifiers import ConsumptionKey, Scope
+
+from ..domain import Consumption, Status, WriteOutcome
+
+TABLE = "{ks}.user_content_consumption"
+COLUMNS = (
+    "userid, collectionid, contextid, contentid, status, progress, progressdetails, timespent, "
+    "last_access_time, last_completed_time, last_updated_time, provenance"
+)
+KEY_WHERE = "userid = ? AND collectionid = ? AND contextid = ? AND contentid = ?"
+START = (
+    f"INSERT INTO {TABLE} (userid, collectionid, contextid, contentid, status, progress, "
+    "timespent, last_access_time, last_updated_time) VALUES (?, ?, ?, ?, 1, 0, 0, ?, ?) "
+    "IF NOT EXISTS"
+)
+SELECT_CONTENTS = (
+    f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ? AND collectionid = ? AND contextid = ? "
+    "AND contentid IN ?"
+)
+SELECT_SCOPE = (
+    f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ? AND collectionid = ? AND contextid = ?"
+)
+# Compare-and-set rounds before giving up on a row that other writers keep changing.
+MAX_CAS_ROUNDS = 8
+
+
+def _key_params(key: ConsumptionKey) -> tuple[str, str, str, str]:
+    return (key.user_id, key.collection_id, key.context_id, key.content_id)
+
+
+def _to_domain(row: dict[str, Any]) -> Consumption:
+    details = row["progressdetails"]
+    provenance = row["provenance"]
+    return Consumption(
+        key=ConsumptionKey(
+            user_id=row["userid"],
+            collection_id=row["collectionid"],
+            context_id=row["contextid"],
+            content_id=row["contentid"],
+        ),
+        status=row["status"] or 0,
+        progress=row["progress"] or 0,
+        progress_details=None if details is None else json.loads(details),
+        time_spent=row["timespent"],
+        last_access_time=cql.aware(row["last_access_time"]),
+        last_completed_time=cql.aware(row["last_completed_time"]),
+        last_updated_time=cql.aware(row["last_updated_time"]),
+        provenance=None if provenance is None else json.loads(provenance),
+    )
+
+
+def _update_cql(fixed: Sequence[str], raised: Sequence[str], compare: str) -> str:
+    assignments = ", ".join(f"{col} = ?" for col in (*fixed, *raised))
+    conditions = " AND ".join(["status < 2", *(f"{col} {compare} ?" for col in raised)])
+    return f"UPDATE {TABLE} SET {assignments} WHERE {KEY_WHERE} IF {conditions}"
+
+
+def _current(value: Any) -> Any:
+    """A value as the driver returned it, with datetimes made aware (it returns naive UTC)."""
+    return cql.aware(value) if isinstance(value, datetime) else value
+
+
+def _higher(current: Any, new: Any) -> Any:
+    return new if current is None else max(current, new)
+
+
+class CassandraConsumptionRepository:
+    def start(self, *, key: ConsumptionKey, at: datetime) -> None:
+        cql.execute(START, (*_key_params(key), at, timeutil.now()))
+
+    def _conditional_update(
+        self, key: ConsumptionKey, fixed: dict[str, Any], raised: dict[str, Any]
+    ) -> WriteOutcome:
+        """Set ``fixed`` columns and raise ``raised`` ones on a row that exists, not completed."""
+        fixed = {**fixed, "last_updated_time": timeutil.now()}
+        names, raised_names = list(fixed), list(raised)
+        # Optimistic round: the new values are the highest (the usual case).
+        statement = _update_cql(names, raised_names, "<=")
+        params = (*fixed.values(), *raised.values(), *_key_params(key), *raised.values())
+        for _ in range(MAX_CAS_ROUNDS):
+            result = cql.execute(statement, params).one()
+            if result["[applied]"]:
+                return WriteOutcome.APPLIED
+            if result.get("status") is None:
+                return WriteOutcome.MISSING
+            if result["status"] >= Status.COMPLETED:
+                return WriteOutcome.UNCHANGED
+            current = {col: _current(result.get(col)) for col in raised_names}
+            merged = [_higher(current[col], raised[col]) for col in raised_names]
+            statement = _update_cql(names, raised_names, "=")
+            params = (*fixed.values(), *merged, *_key_params(key), *current.values())
+        raise StoreUnavailableError("The row kept changing under concurrent writes; retry.")
+
+    def update(
+        self,
+        *,
+        key: ConsumptionKey,
+        at: datetime,
+        progress_details: dict[str, Any],
+        progress: int | None,
+        time_spent: float | None,
+    ) -> WriteOutcome:
+        raised: dict[str, Any] = {"last_access_time": at}
+        if progress is not None:
+            raised["progress"] = progress
+        if time_spent is not None:
+            raised["timespent"] = float(time_spent)
+        fixed = {"status": Status.IN_PROGRESS, "progressdetails": json.dumps(progress_details)}
+        return self._conditional_update(key, fixed, raised)
+
+    def end(
+        self, *, key: ConsumptionKey, at: datetime, progress_details: dict[str, Any] | None
+    ) -> WriteOutcome:
+        fixed: dict[str, Any] = {
+            "status": Status.COMPLETED,
+            "progress": 100,
+            "last_completed_time": at,
+        }
+        if progress_details is not None:
+            fixed["progressdetails"] = json.dumps(progress_details)
+        return self._conditional_update(key, fixed, {"last_access_time": at})
+
+    def get_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> list[Consumption]:
+        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for key in keys:
+            groups[(key.collection_id, key.context_id)].append(key.content_id)
+        results = cql.execute_many(
+            SELECT_CONTENTS,
+            [(user_id, coll, ctx, contents) for (coll, ctx), contents in groups.items()],
+        )
+        return [_to_domain(row) for result in results for row in result]
+
+    def list_scope(self, *, scope: Scope) -> list[Consumption]:
+        result = cql.execute(SELECT_SCOPE, (scope.user_id, scope.collection_id, scope.context_id))
+        return [_to_domain(row) for row in result]
+
+    def ping(self) -> None:
+        cql.ping()

@@ -1,0 +1,120 @@
+"""Shared plumbing of the Cassandra repositories: the session, prepared statements,
+consistency levels, and the translation of driver failures into ``StoreUnavailableError``.
+
+Sessions are per process and made lazily (``lazy_connect``), so a process forked after startup
+(gunicorn worker, Celery prefork child) connects on first use; ``reconnect()`` is for a process
+that forked after it had already connected (Celery's ``worker_process_init``).
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+
+from .errors import StoreUnavailableError
+
+logger = logging.getLogger(__name__)
+ALIAS = "cassandra"
+
+_prepared: dict[str, Any] = {}
+
+
+def _unavailable_types() -> tuple[type[BaseException], ...]:
+    from cassandra import DriverException, RequestExecutionException
+    from cassandra.cluster import NoHostAvailable
+    from cassandra.connection import ConnectionException
+    from cassandra.cqlengine import CQLEngineException
+
+    return (
+        DriverException,
+        RequestExecutionException,
+        NoHostAvailable,
+        ConnectionException,
+        CQLEngineException,
+        OSError,
+    )
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Raises: StoreUnavailableError for an unreachable, overloaded or timed-out cluster."""
+    from cassandra import RequestValidationException
+
+    try:
+        yield
+    except RequestValidationException:
+        raise  # a bad statement or schema is a bug (500), not an outage
+    except _unavailable_types() as exc:
+        logger.warning("cassandra unavailable: %s", type(exc).__name__)
+        raise StoreUnavailableError() from exc
+
+
+def session() -> Any:
+    from cassandra.cqlengine import connection
+
+    return connection.get_session(connection=ALIAS)
+
+
+def keyspace() -> str:
+    return str(settings.DATABASES[ALIAS]["NAME"])
+
+
+def consistency(name: str) -> int:
+    from cassandra import ConsistencyLevel
+
+    return int(ConsistencyLevel.name_to_value[name])
+
+
+def prepare(cql: str) -> Any:
+    """A prepared statement for ``cql`` (``{ks}`` is the keyspace), cached per process.
+
+    Writes carry the configured write and serial consistency, reads the read consistency.
+    """
+    statement = _prepared.get(cql)
+    if statement is None:
+        statement = session().prepare(cql.format(ks=keyspace()))
+        is_write = cql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        statement.consistency_level = consistency(
+            settings.CASSANDRA_WRITE_CONSISTENCY
+            if is_write
+            else settings.CASSANDRA_READ_CONSISTENCY
+        )
+        statement.serial_consistency_level = consistency(settings.CASSANDRA_SERIAL_CONSISTENCY)
+        _prepared[cql] = statement
+    return statement
+
+
+def execute(cql: str, params: tuple[Any, ...]) -> Any:
+    with store_errors():
+        return session().execute(prepare(cql), params)
+
+
+def execute_many(cql: str, param_sets: list[tuple[Any, ...]]) -> list[Any]:
+    """Run one prepared statement with several parameter sets concurrently."""
+    with store_errors():
+        statement = prepare(cql)
+        futures = [session().execute_async(statement, params) for params in param_sets]
+        return [future.result() for future in futures]
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """The driver returns naive UTC datetimes."""
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def ping() -> None:
+    with store_errors():
+        session().execute("SELECT release_version FROM system.local")
+
+
+def reconnect() -> None:
+    """Drop the sessions inherited from a parent process; the next use connects anew."""
+    from django.db import connections
+
+    _prepared.clear()
+    if ALIAS in settings.DATABASES:
+        wrapper: Any = connections[ALIAS]  # django-cassandra-engine's DatabaseWrapper
+        wrapper.reconnect()
