@@ -204,3 +204,29 @@ def maths_catalogue(api: Api) -> None:
                 "startDate": "2026-01-01",
             },
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that run on Cassandra + Redis, so the summary can count them."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_cassandra = (
+            settings.VIEWER_STORE == "cassandra"
+            or (callspec is not None and callspec.params.get("backend") == "cassandra")
+            or item.get_closest_marker("cassandra") is not None
+        )
+        if on_cassandra:
+            item.add_marker(pytest.mark.cassandra)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    counts = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+    for outcome in counts:
+        for report in terminalreporter.stats.get(outcome, []):
+            if "cassandra" in getattr(report, "keywords", {}):
+                counts[outcome] += 1
+    total = sum(counts.values())
+    terminalreporter.write_line(
+        f"Cassandra-backed tests: {total} ({counts['passed']} passed, {counts['failed']} failed, "
+        f"{counts['skipped']} skipped, {counts['error']} errors)"
+    )

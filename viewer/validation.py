@@ -96,6 +96,9 @@ class IdField(serializers.Field):
         return value
 
 
+_ID_FIELD = IdField()
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class TextField(serializers.Field):
     """Free text (a name, a description): a string, bounded in length."""
@@ -228,11 +231,10 @@ class IdOrIdListField(serializers.Field):
             self.fail("empty")
         if len(items) > self.max_items:
             self.fail("size", max=self.max_items)
-        id_field = IdField()
         errors: dict[int, Any] = {}
         for index, item in enumerate(items):
             try:
-                id_field.to_internal_value(item)
+                _ID_FIELD.to_internal_value(item)
             except serializers.ValidationError as exc:
                 errors[index] = exc.detail
         if errors:

@@ -68,6 +68,9 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Keep connections across requests (a new one per request costs more than the request's query).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers take the lock up front (no upgrade deadlocks), readers never block writers (WAL),
     # and a busy writer is waited for instead of failing at once.
@@ -115,7 +118,7 @@ CASSANDRA_SERIAL_CONSISTENCY = env.str("CASSANDRA_SERIAL_CONSISTENCY", default="
 if CASSANDRA_ENABLED:
     # First: its migrate/flush/makemigrations commands wrap Django's.
     INSTALLED_APPS.insert(0, "django_cassandra_engine")
-    INSTALLED_APPS.append("consumption.cassandra")
+    INSTALLED_APPS += ["consumption.cassandra", "assessments.cassandra", "summaries.cassandra"]
     DATABASES["cassandra"] = {
         "ENGINE": "django_cassandra_engine",
         "NAME": env.str("CASSANDRA_KEYSPACE", default="viewer"),

@@ -2,10 +2,9 @@
 
 Every write is one lightweight transaction on one row: start is ``INSERT ... IF NOT EXISTS``,
 update and end are ``UPDATE ... IF status < 2 AND ...`` (not applied on a missing row: no upsert).
-Columns that only rise (progress, time spent, last access) are written optimistically with
-``IF col <= new``; when another writer got there first, the statement's own answer carries the
-current values and the write is retried once as a compare-and-set on them. No read precedes a
-write.
+Columns that only rise (progress, time spent, last access) are written under ``IF col <= new``;
+when another writer got there first, the statement's own answer carries the current values and
+the write is retried without the columns already higher. No read precedes a write.
 """
 
 import json
@@ -38,8 +37,6 @@ SELECT_CONTENTS = (
 SELECT_SCOPE = (
     f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ? AND collectionid = ? AND contextid = ?"
 )
-# Compare-and-set rounds before giving up on a row that other writers keep changing.
-MAX_CAS_ROUNDS = 8
 
 
 def _key_params(key: ConsumptionKey) -> tuple[str, str, str, str]:
@@ -67,19 +64,15 @@ def _to_domain(row: dict[str, Any]) -> Consumption:
     )
 
 
-def _update_cql(fixed: Sequence[str], raised: Sequence[str], compare: str) -> str:
+def _update_cql(fixed: Sequence[str], raised: Sequence[str], guarded: Sequence[str]) -> str:
     assignments = ", ".join(f"{col} = ?" for col in (*fixed, *raised))
-    conditions = " AND ".join(["status < 2", *(f"{col} {compare} ?" for col in raised)])
+    conditions = " AND ".join(["status < 2", *(f"{col} <= ?" for col in guarded)])
     return f"UPDATE {TABLE} SET {assignments} WHERE {KEY_WHERE} IF {conditions}"
 
 
 def _current(value: Any) -> Any:
     """A value as the driver returned it, with datetimes made aware (it returns naive UTC)."""
     return cql.aware(value) if isinstance(value, datetime) else value
-
-
-def _higher(current: Any, new: Any) -> Any:
-    return new if current is None else max(current, new)
 
 
 class CassandraConsumptionRepository:
@@ -89,13 +82,25 @@ class CassandraConsumptionRepository:
     def _conditional_update(
         self, key: ConsumptionKey, fixed: dict[str, Any], raised: dict[str, Any]
     ) -> WriteOutcome:
-        """Set ``fixed`` columns and raise ``raised`` ones on a row that exists, not completed."""
+        """Set ``fixed`` columns and raise ``raised`` ones on a row that exists, not completed.
+
+        Each raised column is written under ``IF col <= new``. When the write is not applied,
+        the answer carries the current values: a column already higher than ours is left out
+        (it only ever rises, so that stays true) and the write is retried. A column whose
+        current value is null (rows from elsewhere) is written without a guard. So the loop
+        ends after at most one round per raised column.
+        """
         fixed = {**fixed, "last_updated_time": timeutil.now()}
-        names, raised_names = list(fixed), list(raised)
-        # Optimistic round: the new values are the highest (the usual case).
-        statement = _update_cql(names, raised_names, "<=")
-        params = (*fixed.values(), *raised.values(), *_key_params(key), *raised.values())
-        for _ in range(MAX_CAS_ROUNDS):
+        raised = dict(raised)
+        guarded = list(raised)
+        for _ in range(len(raised) + 2):
+            statement = _update_cql(list(fixed), list(raised), guarded)
+            params = (
+                *fixed.values(),
+                *raised.values(),
+                *_key_params(key),
+                *(raised[col] for col in guarded),
+            )
             result = cql.execute(statement, params).one()
             if result["[applied]"]:
                 return WriteOutcome.APPLIED
@@ -103,10 +108,13 @@ class CassandraConsumptionRepository:
                 return WriteOutcome.MISSING
             if result["status"] >= Status.COMPLETED:
                 return WriteOutcome.UNCHANGED
-            current = {col: _current(result.get(col)) for col in raised_names}
-            merged = [_higher(current[col], raised[col]) for col in raised_names]
-            statement = _update_cql(names, raised_names, "=")
-            params = (*fixed.values(), *merged, *_key_params(key), *current.values())
+            for col in list(guarded):
+                current = _current(result.get(col))
+                if current is None:
+                    guarded.remove(col)
+                elif current > raised[col]:
+                    guarded.remove(col)
+                    del raised[col]
         raise StoreUnavailableError("The row kept changing under concurrent writes; retry.")
 
     def update(

@@ -1,16 +1,19 @@
-"""user_content_consumption on the relational database (Django ORM; SQLite or PostgreSQL).
+"""user_content_consumption on the relational database (SQLite or PostgreSQL).
 
-Each write is one statement touching one row by its unique key, so no transaction is needed
-and concurrent writers cannot interleave inside an operation.
+Each write is one statement touching one row by its unique key, so no transaction is needed and
+concurrent writers cannot interleave inside an operation. The statements are written out in
+portable SQL (no ORM query building on the request path: it cost more than the query itself);
+the model (``ConsumptionRecord``) owns the schema and its migrations.
 """
 
+import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import DateTimeField, F, FloatField, IntegerField, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.utils.dateparse import parse_datetime
 
 from viewer import timeutil
 from viewer.identifiers import ConsumptionKey, Scope
@@ -18,65 +21,94 @@ from viewer.identifiers import ConsumptionKey, Scope
 from ..domain import Consumption, Status, WriteOutcome
 from ..models import ConsumptionRecord
 
+KEY_COLUMNS = ("user_id", "collection_id", "context_id", "content_id")
+ROW_COLUMNS = (
+    *KEY_COLUMNS,
+    "status",
+    "progress",
+    "progress_details",
+    "time_spent",
+    "last_access_time",
+    "last_completed_time",
+    "last_updated_time",
+    "provenance",
+)
+KEY_WHERE = " AND ".join(f"{col} = %s" for col in KEY_COLUMNS)
+SELECT_ROWS = f"SELECT {', '.join(ROW_COLUMNS)} FROM {ConsumptionRecord._meta.db_table}"
 
-def _key_filter(key: ConsumptionKey) -> dict[str, str]:
-    return {
-        "user_id": key.user_id,
-        "collection_id": key.collection_id,
-        "context_id": key.context_id,
-        "content_id": key.content_id,
-    }
+
+def _later(column: str) -> str:
+    """SQL for the later of ``column`` and a parameter (portable: no GREATEST on SQLite)."""
+    return f"CASE WHEN {column} IS NULL OR {column} < %s THEN %s ELSE {column} END"
 
 
-def _later_access(at: datetime) -> Any:
-    moment = Value(at, output_field=DateTimeField())
-    return Greatest(Coalesce(F("last_access_time"), moment), moment)
+@cache
+def _json_field() -> Any:
+    return ConsumptionRecord._meta.get_field("progress_details")
 
 
-def _to_domain(record: ConsumptionRecord) -> Consumption:
+def _json(value: Any) -> Any:
+    return _json_field().get_db_prep_save(value, connection)
+
+
+def _time(value: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _parse_json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _parse_time(value: Any) -> datetime | None:
+    parsed = value if value is None or isinstance(value, datetime) else parse_datetime(value)
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _to_domain(row: Sequence[Any]) -> Consumption:
     return Consumption(
-        key=ConsumptionKey(
-            user_id=record.user_id,
-            collection_id=record.collection_id,
-            context_id=record.context_id,
-            content_id=record.content_id,
-        ),
-        status=record.status,
-        progress=record.progress,
-        progress_details=record.progress_details,
-        time_spent=record.time_spent,
-        last_access_time=record.last_access_time,
-        last_completed_time=record.last_completed_time,
-        last_updated_time=record.last_updated_time,
-        provenance=record.provenance,
+        key=ConsumptionKey(*row[:4]),
+        status=row[4],
+        progress=row[5],
+        progress_details=_parse_json(row[6]),
+        time_spent=row[7],
+        last_access_time=_parse_time(row[8]),
+        last_completed_time=_parse_time(row[9]),
+        last_updated_time=_parse_time(row[10]),
+        provenance=_parse_json(row[11]),
     )
 
 
-class SqlConsumptionRepository:
-    def start(self, *, key: ConsumptionKey, at: datetime) -> None:
-        ConsumptionRecord.objects.bulk_create(
-            [
-                ConsumptionRecord(
-                    **_key_filter(key),
-                    status=Status.IN_PROGRESS,
-                    progress=0,
-                    time_spent=0.0,
-                    last_access_time=at,
-                    last_updated_time=timeutil.now(),
-                )
-            ],
-            ignore_conflicts=True,
-        )
+def _key_params(key: ConsumptionKey) -> list[Any]:
+    return [key.user_id, key.collection_id, key.context_id, key.content_id]
 
-    def _conditional_update(self, key: ConsumptionKey, **changes: Any) -> WriteOutcome:
-        changed = ConsumptionRecord.objects.filter(
-            **_key_filter(key), status__lt=Status.COMPLETED
-        ).update(**changes, last_updated_time=timeutil.now())
-        if changed:
-            return WriteOutcome.APPLIED
-        if ConsumptionRecord.objects.filter(**_key_filter(key)).exists():
-            return WriteOutcome.UNCHANGED
-        return WriteOutcome.MISSING
+
+class SqlConsumptionRepository:
+    table = ConsumptionRecord._meta.db_table
+
+    def start(self, *, key: ConsumptionKey, at: datetime) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self.table} ({', '.join(KEY_COLUMNS)}, status, progress, "
+                "time_spent, last_access_time, last_updated_time) "
+                "VALUES (%s, %s, %s, %s, %s, 0, 0, %s, %s) ON CONFLICT DO NOTHING",
+                [*_key_params(key), Status.IN_PROGRESS, _time(at), _time(timeutil.now())],
+            )
+
+    def _conditional_update(
+        self, key: ConsumptionKey, assignments: list[str], params: list[Any]
+    ) -> WriteOutcome:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {self.table} SET {', '.join(assignments)}, last_updated_time = %s "
+                f"WHERE {KEY_WHERE} AND status < %s",
+                [*params, _time(timeutil.now()), *_key_params(key), Status.COMPLETED],
+            )
+            if cursor.rowcount:
+                return WriteOutcome.APPLIED
+            cursor.execute(f"SELECT 1 FROM {self.table} WHERE {KEY_WHERE}", _key_params(key))
+            return WriteOutcome.UNCHANGED if cursor.fetchone() else WriteOutcome.MISSING
 
     def update(
         self,
@@ -87,54 +119,64 @@ class SqlConsumptionRepository:
         progress: int | None,
         time_spent: float | None,
     ) -> WriteOutcome:
-        changes: dict[str, Any] = {
-            "status": Status.IN_PROGRESS,
-            "progress_details": progress_details,
-            "last_access_time": _later_access(at),
-        }
+        moment = _time(at)
+        assignments = [
+            "status = %s",
+            "progress_details = %s",
+            f"last_access_time = {_later('last_access_time')}",
+        ]
+        params: list[Any] = [Status.IN_PROGRESS, _json(progress_details), moment, moment]
         if progress is not None:
-            changes["progress"] = Greatest(F("progress"), Value(progress, IntegerField()))
+            assignments.append("progress = CASE WHEN progress < %s THEN %s ELSE progress END")
+            params += [progress, progress]
         if time_spent is not None:
-            spent = Value(time_spent, FloatField())
-            changes["time_spent"] = Greatest(Coalesce(F("time_spent"), spent), spent)
-        return self._conditional_update(key, **changes)
+            assignments.append(f"time_spent = {_later('time_spent')}")
+            params += [time_spent, time_spent]
+        return self._conditional_update(key, assignments, params)
 
     def end(
         self, *, key: ConsumptionKey, at: datetime, progress_details: dict[str, Any] | None
     ) -> WriteOutcome:
-        changes: dict[str, Any] = {
-            "status": Status.COMPLETED,
-            "progress": 100,
-            "last_completed_time": at,
-            "last_access_time": _later_access(at),
-        }
+        moment = _time(at)
+        assignments = [
+            "status = %s",
+            "progress = 100",
+            "last_completed_time = %s",
+            f"last_access_time = {_later('last_access_time')}",
+        ]
+        params: list[Any] = [Status.COMPLETED, moment, moment, moment]
         if progress_details is not None:
-            changes["progress_details"] = progress_details
-        return self._conditional_update(key, **changes)
+            assignments.append("progress_details = %s")
+            params.append(_json(progress_details))
+        return self._conditional_update(key, assignments, params)
 
     def get_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> list[Consumption]:
         if not keys:
             return []
         wanted = set(keys)
         # One indexed query over the key's columns; the exact keys are picked out here.
-        records = ConsumptionRecord.objects.filter(
-            user_id=user_id,
-            collection_id__in={k.collection_id for k in keys},
-            context_id__in={k.context_id for k in keys},
-            content_id__in={k.content_id for k in keys},
-        )
-        rows = [_to_domain(r) for r in records]
+        conditions, params = ["user_id = %s"], [user_id]
+        for column, values in (
+            ("collection_id", {k.collection_id for k in keys}),
+            ("context_id", {k.context_id for k in keys}),
+            ("content_id", {k.content_id for k in keys}),
+        ):
+            conditions.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
+            params.extend(sorted(values))
+        with connection.cursor() as cursor:
+            cursor.execute(f"{SELECT_ROWS} WHERE {' AND '.join(conditions)}", params)
+            rows = [_to_domain(row) for row in cursor.fetchall()]
         return [row for row in rows if row.key in wanted]
 
     def list_scope(self, *, scope: Scope) -> list[Consumption]:
-        records = ConsumptionRecord.objects.filter(
-            user_id=scope.user_id,
-            collection_id=scope.collection_id,
-            context_id=scope.context_id,
-        ).order_by("content_id")
-        return [_to_domain(r) for r in records]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{SELECT_ROWS} WHERE user_id = %s AND collection_id = %s AND context_id = %s "
+                "ORDER BY content_id",
+                [scope.user_id, scope.collection_id, scope.context_id],
+            )
+            return [_to_domain(row) for row in cursor.fetchall()]
 
     def ping(self) -> None:
-        connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

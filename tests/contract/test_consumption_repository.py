@@ -113,13 +113,15 @@ def test_consumption_update_keeps_maxima_when_an_older_event_arrives(consumption
     assert (row.status, row.last_access_time, row.last_completed_time) == (2, later, T0)
 
 
-def test_consumption_concurrent_updates_keep_the_highest_progress(
-    consumption_repo: Any, backend: str
-) -> None:
-    if backend != "cassandra":
-        pytest.skip("the SQL test database is one in-memory connection; see the API tests")
+@pytest.mark.cassandra
+def test_cassandra_concurrent_updates_keep_the_highest_values(cassandra_keyspace: str) -> None:
+    """Eight writers race on one row (the SQL store serialises writers in the database)."""
+    from consumption.repositories.cassandra import CassandraConsumptionRepository
+    from tests.conftest import truncate_cassandra
+
+    consumption_repo = CassandraConsumptionRepository()
     consumption_repo.start(key=KEY, at=T0)
-    values = list(range(1, 41))
+    values = [*range(1, 41, 2), *range(40, 0, -2)]  # rising and falling, interleaved
 
     def write(value: int) -> WriteOutcome:
         outcome: WriteOutcome = consumption_repo.update(
@@ -137,3 +139,4 @@ def test_consumption_concurrent_updates_keep_the_highest_progress(
     row = _one(consumption_repo)
     assert (row.progress, row.time_spent) == (40, 40.0)
     assert row.last_access_time == T0 + timedelta(seconds=40)
+    truncate_cassandra()

@@ -1,0 +1,1 @@
+"""The Cassandra tables of the assessments app, as an app without migrations."""

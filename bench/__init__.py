@@ -1,0 +1,1 @@
+"""Load benchmark of the API (``make bench``): settings, URLconf, seeding and reporting."""
