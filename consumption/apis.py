@@ -131,7 +131,7 @@ _CONTENT_SCHEMA = {
         "status": {"type": "integer", "enum": [0, 1, 2]},
         "progress": {"type": "integer"},
         "progressDetails": {"type": "object", "nullable": True},
-        "timeSpent": {"type": "number", "nullable": True},
+        "timeSpent": {"type": "number"},
         "lastAccessTime": {"type": "integer", "nullable": True},
         "lastCompletedTime": {"type": "integer", "nullable": True},
     },

@@ -32,7 +32,7 @@ class Consumption:
     status: int = Status.NOT_STARTED
     progress: int = 0
     progress_details: dict[str, Any] | None = None
-    time_spent: float | None = None
+    time_spent: float = 0.0
     last_access_time: datetime | None = None
     last_completed_time: datetime | None = None
     last_updated_time: datetime | None = None

@@ -56,7 +56,7 @@ def _to_domain(row: dict[str, Any]) -> Consumption:
         status=row["status"] or 0,
         progress=row["progress"] or 0,
         progress_details=None if details is None else json.loads(details),
-        time_spent=row["timespent"],
+        time_spent=row["timespent"] or 0.0,
         last_access_time=cql.aware(row["last_access_time"]),
         last_completed_time=cql.aware(row["last_completed_time"]),
         last_updated_time=cql.aware(row["last_updated_time"]),

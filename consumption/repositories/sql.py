@@ -72,7 +72,7 @@ def _to_domain(row: Sequence[Any]) -> Consumption:
         status=row[4],
         progress=row[5],
         progress_details=_parse_json(row[6]),
-        time_spent=row[7],
+        time_spent=row[7] or 0.0,
         last_access_time=_parse_time(row[8]),
         last_completed_time=_parse_time(row[9]),
         last_updated_time=_parse_time(row[10]),
