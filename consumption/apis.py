@@ -20,7 +20,7 @@ from viewer.validation import (
 )
 
 from .domain import Consumption
-from .selectors import view_read
+from .selectors import view_explain, view_read
 from .services import view_end, view_start, view_update
 
 _ACK_RESULT = {
@@ -205,3 +205,53 @@ class ViewReadApi(EnvelopeApi):
                 "contents": [_content_json(row) for row in rows],
             },
         )
+
+
+_EXPLAIN_RESULT = {
+    "type": "object",
+    "properties": {
+        "mode": {"type": "string"},
+        "key": {
+            "type": "object",
+            "properties": {
+                "userId": {"type": "string"},
+                "collectionId": {"type": "string"},
+                "contextId": {"type": "string"},
+                "contentId": {"type": "string"},
+            },
+        },
+        "status": {"type": "integer", "enum": [0, 1, 2]},
+        "provenance": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "action": {"type": "string", "enum": ["copy", "move"]},
+                    "from": {"type": "object"},
+                    "rule": {"type": "string"},
+                    "at": {"type": "integer"},
+                },
+            },
+        },
+        "explanation": {"type": "string"},
+    },
+}
+
+
+class ViewExplainApi(EnvelopeApi):
+    api_id = "api.view.explain"
+
+    class InputSerializer(ViewTargetSerializer):
+        ts = None  # type: ignore[assignment]
+
+    @schema.envelope(
+        "ViewExplain",
+        request=InputSerializer,
+        result=_EXPLAIN_RESULT,
+        summary="Why is this content (not) complete here?",
+        description="The instance's mode, the storage key the request maps to, the status, and "
+        "the provenance chain of a copied or moved row.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.parse(request, self.InputSerializer)
+        return self.respond(request, view_explain(target=_target(data)))

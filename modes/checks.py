@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
 from .registry import mode_names, policy_class, policy_paths
+from .rules import RuleError, RuleSet
 
 
 @register()
@@ -24,6 +25,10 @@ def check_mode_settings(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
                 id="modes.E002",
             )
         )
+    try:
+        RuleSet.parse(settings.VIEWER_CARRY_RULES)
+    except RuleError as exc:
+        errors.append(Error(f"VIEWER_CARRY_RULES: {exc}", id="modes.E004"))
     if settings.VIEWER_COPY_SCOPE not in ("content", "collection"):
         errors.append(
             Error(

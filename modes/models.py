@@ -32,8 +32,10 @@ class InstanceConfig(models.Model):
     rules = models.JSONField(
         null=True,
         blank=True,
-        help_text='copy/move only: {"match": "all"|"any", "rules": [...]}; no rule carries '
-        "nothing.",
+        help_text='copy/move only: {"match": "all"|"any", "rules": [{"type": '
+        '"completedWithin", "unit": "days"|"months", "value": 3}, {"type": '
+        '"withinContextDuration"}, {"type": "ongoingContext"}, {"type": "always"}]}. '
+        "copy needs rules (none carries nothing); move defaults to ongoingContext.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,8 +52,17 @@ class InstanceConfig(models.Model):
 
     def clean(self) -> None:
         from .registry import mode_names
+        from .rules import RuleError, RuleSet
 
         if self.mode not in mode_names():
             raise ValidationError(
                 {"mode": f"Unknown mode '{self.mode}'; one of: {', '.join(mode_names())}."}
+            )
+        try:
+            rules = RuleSet.parse(self.rules)
+        except RuleError as exc:
+            raise ValidationError({"rules": str(exc)}) from exc
+        if self.mode == "copy" and not rules.rules:
+            raise ValidationError(
+                {"rules": "copy mode needs rules: with none, nothing is ever copied."}
             )

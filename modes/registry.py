@@ -10,6 +10,10 @@ from .policies.base import TrackingPolicy
 
 BUILTIN_POLICIES: dict[str, str] = {
     "strict": "modes.policies.strict.StrictPolicy",
+    "content": "modes.policies.content.ContentPolicy",
+    "collection": "modes.policies.collection.CollectionPolicy",
+    "copy": "modes.policies.copy.CopyPolicy",
+    "move": "modes.policies.move.MovePolicy",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 from viewer import timeutil
@@ -37,12 +38,15 @@ class Api:
             body if body is not None else ({"request": request} if request is not None else None)
         )
         data = payload if isinstance(payload, str | bytes) else json.dumps(payload)
-        response = getattr(self.client, method.lower())(
-            path,
-            data=data if payload is not None else None,
-            content_type=extra.pop("content_type", "application/json"),
-            **extra,
-        )
+        # The test wraps each test in a transaction; a real request runs in autocommit, where
+        # on-commit work (carry-forward, tasks) runs as the request ends: so do it here too.
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            response = getattr(self.client, method.lower())(
+                path,
+                data=data if payload is not None else None,
+                content_type=extra.pop("content_type", "application/json"),
+                **extra,
+            )
         return response.status_code, response.json()
 
     def post(self, path: str, request: Any = None, **kwargs: Any) -> tuple[int, dict[str, Any]]:

@@ -98,6 +98,32 @@ class ServerError(ViewerError):
     code = "SERVER_ERROR"
 
 
+# Enrolment rules keep the course service's codes: clients match on them.
+class InvalidContextError(ClientError):
+    code = "INVALID_COURSE_BATCH_ID"
+    default_message = "Invalid context id."
+
+
+class ContextCompletedError(ClientError):
+    code = "COURSE_BATCH_ALREADY_COMPLETED"
+    default_message = "The context has already ended."
+
+
+class EnrolmentEndedError(ClientError):
+    code = "COURSE_BATCH_ENROLLMENT_DATE_ENDED"
+    default_message = "The context's enrolment end date has passed."
+
+
+class AlreadyEnrolledError(ClientError):
+    code = "USER_ALREADY_ENROLLED_COURSE"
+    default_message = "The user is already enrolled in this collection and context."
+
+
+class NotEnrolledError(ClientError):
+    code = "USER_NOT_ENROLLED_COURSE"
+    default_message = "The user is not enrolled in this collection and context."
+
+
 def _all_error_classes() -> list[type[ViewerError]]:
     seen: list[type[ViewerError]] = []
     pending: list[type[ViewerError]] = [ViewerError]

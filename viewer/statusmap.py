@@ -24,12 +24,18 @@ class ContentStatusMap(Protocol):
     ) -> dict[ConsumptionKey, int]:
         """The status of each key, given the statuses the store returned for them."""
 
+    def forget(self, *, key: ConsumptionKey) -> None:
+        """Drop ``key`` from the map (its row was deleted, e.g. moved away)."""
+
     def ping(self) -> None:
         """Raise if the map cannot be reached."""
 
 
 class StoreStatusMap:
     """The embedded default: statuses come straight from the store."""
+
+    def forget(self, *, key: ConsumptionKey) -> None:
+        return None
 
     def ping(self) -> None:
         return None
@@ -92,6 +98,15 @@ class RedisStatusMap:
             )
         except self._errors as exc:
             logger.warning("status map write skipped, Redis unavailable: %s", type(exc).__name__)
+
+    def forget(self, *, key: ConsumptionKey) -> None:
+        try:
+            self._client.hdel(
+                map_key(key.user_id, key.collection_id, key.context_id), key.content_id
+            )
+        except self._errors as exc:
+            # The map may show the deleted row's status until it expires; logged loudly.
+            logger.error("status map entry not removed, Redis unavailable: %s", type(exc).__name__)
 
     def statuses(
         self, *, keys: Sequence[ConsumptionKey], stored: Mapping[ConsumptionKey, int]

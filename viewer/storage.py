@@ -18,10 +18,12 @@ from .statusmap import ContentStatusMap
 BACKENDS: dict[str, dict[str, str]] = {
     "sql": {
         "consumption": "consumption.repositories.sql.SqlConsumptionRepository",
+        "enrolments": "summaries.repositories.sql.SqlEnrolmentRepository",
         "status_map": "viewer.statusmap.StoreStatusMap",
     },
     "cassandra": {
         "consumption": "consumption.repositories.cassandra.CassandraConsumptionRepository",
+        "enrolments": "summaries.repositories.cassandra.CassandraEnrolmentRepository",
         "status_map": "viewer.statusmap.RedisStatusMap",
     },
 }

@@ -41,6 +41,18 @@ class ConsumptionRepository(Protocol):
     def list_scope(self, *, scope: Scope) -> list[Consumption]:
         """Every row of one user in one (collection, context), ordered by content id."""
 
+    def list_user(self, *, user_id: str) -> list[Consumption]:
+        """Every row of one user (one partition)."""
+
+    def carry(
+        self, *, source: Consumption, target: ConsumptionKey, provenance: dict[str, Any]
+    ) -> bool:
+        """Write ``target`` with the source's state and ``provenance`` when it is absent or at a
+        lower status (never lowers a row); True when written."""
+
+    def delete(self, *, key: ConsumptionKey) -> None:
+        """Delete one row."""
+
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
 

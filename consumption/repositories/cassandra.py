@@ -37,6 +37,15 @@ SELECT_CONTENTS = (
 SELECT_SCOPE = (
     f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ? AND collectionid = ? AND contextid = ?"
 )
+SELECT_USER = f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ?"
+CARRY_INSERT = (
+    f"INSERT INTO {TABLE} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+)
+CARRY_RAISE = (
+    f"UPDATE {TABLE} SET status = ?, progress = ?, last_completed_time = ?, "
+    f"last_updated_time = ?, provenance = ? WHERE {KEY_WHERE} IF status < ?"
+)
+DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF EXISTS"
 
 
 def _key_params(key: ConsumptionKey) -> tuple[str, str, str, str]:
@@ -159,6 +168,51 @@ class CassandraConsumptionRepository:
     def list_scope(self, *, scope: Scope) -> list[Consumption]:
         result = cql.execute(SELECT_SCOPE, (scope.user_id, scope.collection_id, scope.context_id))
         return [_to_domain(row) for row in result]
+
+    def list_user(self, *, user_id: str) -> list[Consumption]:
+        return [_to_domain(row) for row in cql.execute(SELECT_USER, (user_id,))]
+
+    def carry(
+        self, *, source: Consumption, target: ConsumptionKey, provenance: dict[str, Any]
+    ) -> bool:
+        details = None if source.progress_details is None else json.dumps(source.progress_details)
+        record = json.dumps(provenance)
+        result = cql.execute(
+            CARRY_INSERT,
+            (
+                *_key_params(target),
+                source.status,
+                source.progress,
+                details,
+                source.time_spent,
+                source.last_access_time,
+                source.last_completed_time,
+                timeutil.now(),
+                record,
+            ),
+        ).one()
+        for _ in range(2):
+            if result["[applied]"]:
+                return True
+            if result.get("status") is None or result["status"] >= source.status:
+                return False
+            # A lower row is raised to the source's state (an LWT like every write of a row).
+            result = cql.execute(
+                CARRY_RAISE,
+                (
+                    source.status,
+                    max(result.get("progress") or 0, source.progress),
+                    source.last_completed_time,
+                    timeutil.now(),
+                    record,
+                    *_key_params(target),
+                    source.status,
+                ),
+            ).one()
+        return False
+
+    def delete(self, *, key: ConsumptionKey) -> None:
+        cql.execute(DELETE, _key_params(key))
 
     def ping(self) -> None:
         cql.ping()

@@ -177,6 +177,46 @@ class SqlConsumptionRepository:
             )
             return [_to_domain(row) for row in cursor.fetchall()]
 
+    def list_user(self, *, user_id: str) -> list[Consumption]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{SELECT_ROWS} WHERE user_id = %s", [user_id])
+            return [_to_domain(row) for row in cursor.fetchall()]
+
+    def carry(
+        self, *, source: Consumption, target: ConsumptionKey, provenance: dict[str, Any]
+    ) -> bool:
+        t = self.table
+        values = [
+            *_key_params(target),
+            source.status,
+            source.progress,
+            _json(source.progress_details),
+            source.time_spent,
+            _time(source.last_access_time) if source.last_access_time else None,
+            _time(source.last_completed_time) if source.last_completed_time else None,
+            _time(timeutil.now()),
+            _json(provenance),
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {t} ({', '.join(ROW_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))}) "
+                f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
+                "status = excluded.status, "
+                f"progress = CASE WHEN {t}.progress < excluded.progress "
+                f"THEN excluded.progress ELSE {t}.progress END, "
+                "last_completed_time = excluded.last_completed_time, "
+                "last_updated_time = excluded.last_updated_time, "
+                "provenance = excluded.provenance "
+                f"WHERE {t}.status < excluded.status",
+                values,
+            )
+            return bool(cursor.rowcount)
+
+    def delete(self, *, key: ConsumptionKey) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {self.table} WHERE {KEY_WHERE}", _key_params(key))
+
     def ping(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -1,8 +1,19 @@
 """strict: progress belongs to exactly where it was made; nothing carries anywhere."""
 
-from viewer.identifiers import ConsumptionKey, Scope, ViewTarget
+from viewer.identifiers import ConsumptionKey, ViewTarget
 
 from .base import TrackingPolicy
+
+
+def strict_key(target: ViewTarget) -> ConsumptionKey:
+    """(collection ?? content, context ?? collection ?? content, content)."""
+    collection_id = target.collection_id or target.content_id
+    return ConsumptionKey(
+        user_id=target.user_id,
+        collection_id=collection_id,
+        context_id=target.context_id or collection_id,
+        content_id=target.content_id,
+    )
 
 
 class StrictPolicy(TrackingPolicy):
@@ -13,15 +24,4 @@ class StrictPolicy(TrackingPolicy):
     )
 
     def key(self, target: ViewTarget) -> ConsumptionKey:
-        collection_id = target.collection_id or target.content_id
-        return ConsumptionKey(
-            user_id=target.user_id,
-            collection_id=collection_id,
-            context_id=target.context_id or collection_id,
-            content_id=target.content_id,
-        )
-
-    def scope(self, *, user_id: str, collection_id: str, context_id: str | None) -> Scope:
-        return Scope(
-            user_id=user_id, collection_id=collection_id, context_id=context_id or collection_id
-        )
+        return strict_key(target)

@@ -94,3 +94,75 @@ def test_system_check_refuses_a_bad_policy_path() -> None:
     with override_settings(VIEWER_MODE_POLICIES={"odd": "modes.models.InstanceConfig"}):
         ids = {message.id for message in run_checks()}
     assert "modes.E001" in ids
+
+
+ALL_KEYS = [
+    # mode, (content, collection, context) -> (collection, context, content)
+    ("content", ("SDA", "C1", "B1"), ("SDA", "SDA", "SDA")),
+    ("content", ("SDA", None, None), ("SDA", "SDA", "SDA")),
+    ("collection", ("SDA", "C1", "B1"), ("C1", "C1", "SDA")),
+    ("collection", ("SDA", "C1", None), ("C1", "C1", "SDA")),
+    ("collection", ("SDA", None, None), ("SDA", "SDA", "SDA")),
+    ("copy", ("SDA", "C1", "B1"), ("C1", "B1", "SDA")),
+    ("copy", ("SDA", None, None), ("SDA", "SDA", "SDA")),
+    ("move", ("SDA", "C1", "B1"), ("C1", "B1", "SDA")),
+    ("move", ("SDA", "C1", None), ("C1", "C1", "SDA")),
+]
+
+
+@pytest.mark.parametrize(("mode", "given", "expected"), ALL_KEYS)
+def test_mode_key(mode: str, given: tuple, expected: tuple) -> None:
+    from modes.registry import policy_class
+
+    policy = policy_class(mode)(ModeConfig(mode=mode))
+    assert policy.key(ViewTarget("rahul", *given)) == ConsumptionKey("rahul", *expected)
+
+
+@pytest.mark.parametrize(
+    ("mode", "rules", "message"),
+    [
+        ("copy", None, "copy mode needs rules"),
+        ("copy", {"rules": [{"type": "nope"}]}, "rules[0].type: must be one of"),
+        ("move", {"match": "both", "rules": [{"type": "always"}]}, "match: must be 'all' or 'any'"),
+    ],
+)
+def test_instance_config_refuses_bad_rules(mode: str, rules: object, message: str) -> None:
+    config = InstanceConfig(mode=mode, rules=rules)
+    with pytest.raises(Exception) as caught:
+        config.full_clean()
+    assert message in str(caught.value)
+
+
+def test_viewer_mode_command_shows_and_sets() -> None:
+    import io
+    import json
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = io.StringIO()
+    call_command("viewer_mode", stdout=out)
+    assert json.loads(out.getvalue())["mode"] == "strict"
+    out = io.StringIO()
+    rules = '{"match": "any", "rules": [{"type": "always"}]}'
+    call_command(
+        "viewer_mode",
+        "--mode",
+        "copy",
+        "--scope",
+        "collection",
+        "--rules",
+        rules,
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    assert json.loads(out.getvalue()) == {
+        "mode": "copy",
+        "copyScope": "collection",
+        "rules": json.loads(rules),
+    }
+    assert active_policy().name == "copy"
+    with pytest.raises(CommandError, match="rules: copy mode needs rules"):
+        call_command("viewer_mode", "--rules", "", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Unknown mode 'sideways'"):
+        call_command("viewer_mode", "--mode", "sideways", stdout=io.StringIO())

@@ -1,0 +1,81 @@
+"""The CarryPort the carrying mode policies work through: consumption rows, the status map,
+the catalogue and enrolments. Lives here because ``summaries`` may import every app."""
+
+from typing import Any
+
+from consumption.domain import Consumption
+from consumption.repositories import consumption_repository
+from modes.policies.base import EnrolmentRef, RowSnapshot
+from viewer import storage
+from viewer.catalogue import Collection, Context
+from viewer.errors import NotFoundError
+from viewer.identifiers import ConsumptionKey
+from viewer.selectors import collection_get, context_get
+
+from .repositories import enrolment_repository
+
+
+def snapshot(row: Consumption) -> RowSnapshot:
+    return RowSnapshot(
+        key=row.key,
+        status=row.status,
+        completed_at=row.last_completed_time,
+        provenance=row.provenance,
+    )
+
+
+class StoreCarryPort:
+    def __init__(self) -> None:
+        self._rows: dict[ConsumptionKey, Consumption] = {}
+        self._collections: dict[str, Collection | None] = {}
+        self._contexts: dict[str, Context | None] = {}
+
+    def rows_of_user(self, user_id: str) -> list[RowSnapshot]:
+        rows = consumption_repository().list_user(user_id=user_id)
+        self._rows.update((row.key, row) for row in rows)
+        return [snapshot(row) for row in rows]
+
+    def collection(self, collection_id: str) -> Collection | None:
+        if collection_id not in self._collections:
+            try:
+                self._collections[collection_id] = collection_get(identifier=collection_id)
+            except NotFoundError:
+                self._collections[collection_id] = None
+        return self._collections[collection_id]
+
+    def context(self, context_id: str) -> Context | None:
+        if context_id not in self._contexts:
+            try:
+                self._contexts[context_id] = context_get(identifier=context_id)
+            except NotFoundError:
+                self._contexts[context_id] = None
+        return self._contexts[context_id]
+
+    def active_enrolments(self, user_id: str) -> list[EnrolmentRef]:
+        return [
+            EnrolmentRef(e.user_id, e.collection_id, e.context_id)
+            for e in enrolment_repository().list_for_user(user_id=user_id)
+            if e.active
+        ]
+
+    def carry(
+        self, *, source: RowSnapshot, target: ConsumptionKey, provenance: dict[str, Any]
+    ) -> bool:
+        row = self._rows.get(source.key)
+        if row is None:
+            [row] = consumption_repository().get_many(user_id=source.key.user_id, keys=[source.key])
+        written = consumption_repository().carry(source=row, target=target, provenance=provenance)
+        if written:
+            storage.status_map().raise_status(key=target, status=row.status)
+        return written
+
+    def remove(self, key: ConsumptionKey) -> None:
+        consumption_repository().delete(key=key)
+        storage.status_map().forget(key=key)
+
+    def deactivate(self, enrolment: EnrolmentRef) -> None:
+        enrolment_repository().deactivate(
+            user_id=enrolment.user_id,
+            collection_id=enrolment.collection_id,
+            context_id=enrolment.context_id,
+        )
