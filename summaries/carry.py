@@ -69,9 +69,18 @@ class StoreCarryPort:
             storage.status_map().raise_status(key=target, status=row.status)
         return written
 
-    def remove(self, key: ConsumptionKey) -> None:
-        consumption_repository().delete(key=key)
-        storage.status_map().forget(key=key)
+    def move(self, moves: list[tuple[RowSnapshot, ConsumptionKey, dict[str, Any]]]) -> None:
+        if not moves:
+            return
+        user_id = moves[0][0].key.user_id
+        rows = {row.key: row for row in consumption_repository().list_user(user_id=user_id)}
+        planned = [(rows[source.key], target, record) for source, target, record in moves]
+        consumption_repository().move(moves=planned, current=rows)
+        status_map = storage.status_map()
+        for row, target, _ in planned:
+            status_map.raise_status(key=target, status=row.status)
+        for row, _, _ in planned:
+            status_map.forget(key=row.key)
 
     def deactivate(self, enrolment: EnrolmentRef) -> None:
         enrolment_repository().deactivate(

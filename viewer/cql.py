@@ -100,6 +100,22 @@ def execute_many(cql: str, param_sets: list[tuple[Any, ...]]) -> list[Any]:
         return [future.result() for future in futures]
 
 
+def execute_conditional_batch(statements: list[tuple[str, tuple[Any, ...]]]) -> bool:
+    """Run prepared statements as one conditional batch (they must share one partition):
+    applied all together, isolated, or not at all. True when applied."""
+    from cassandra.query import BatchStatement, BatchType
+
+    with store_errors():
+        batch = BatchStatement(
+            batch_type=BatchType.LOGGED,
+            consistency_level=consistency(settings.CASSANDRA_WRITE_CONSISTENCY),
+            serial_consistency_level=consistency(settings.CASSANDRA_SERIAL_CONSISTENCY),
+        )
+        for cql_text, params in statements:
+            batch.add(prepare(cql_text), params)
+        return bool(session().execute(batch).was_applied)
+
+
 def aware(value: datetime | None) -> datetime | None:
     """The driver returns naive UTC datetimes."""
     return None if value is None else value.replace(tzinfo=UTC)

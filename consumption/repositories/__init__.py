@@ -5,7 +5,7 @@ Every read takes the partition key (the user id). Writes are conditional and ide
 exists and is not completed, and say which case happened.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -50,8 +50,18 @@ class ConsumptionRepository(Protocol):
         """Write ``target`` with the source's state and ``provenance`` when it is absent or at a
         lower status (never lowers a row); True when written."""
 
-    def delete(self, *, key: ConsumptionKey) -> None:
-        """Delete one row."""
+    def move(
+        self,
+        *,
+        moves: Sequence[tuple[Consumption, ConsumptionKey, dict[str, Any]]],
+        current: Mapping[ConsumptionKey, Consumption],
+    ) -> None:
+        """Atomically, for each (source, target, provenance): write ``target`` as ``carry``
+        does and delete ``source``. ``current`` is the user's rows as last read (a backend may
+        use it to detect concurrent changes and retry).
+
+        Raises: StoreUnavailableError when it cannot complete; then nothing changed.
+        """
 
     def ping(self) -> None:
         """Raise if the store cannot be reached."""

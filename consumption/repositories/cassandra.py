@@ -9,7 +9,7 @@ the write is retried without the columns already higher. No read precedes a writ
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +45,14 @@ CARRY_RAISE = (
     f"UPDATE {TABLE} SET status = ?, progress = ?, last_completed_time = ?, "
     f"last_updated_time = ?, provenance = ? WHERE {KEY_WHERE} IF status < ?"
 )
-DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF EXISTS"
+MOVE_RAISE = (
+    f"UPDATE {TABLE} SET status = ?, progress = ?, last_completed_time = ?, "
+    f"last_updated_time = ?, provenance = ? WHERE {KEY_WHERE} IF status = ?"
+)
+# Any write to a row changes last_updated_time: a source changed since it was read is detected.
+MOVE_DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF last_updated_time = ?"
+# Rounds of a move that keeps meeting concurrent changes before it gives up (nothing written).
+MOVE_ROUNDS = 5
 
 
 def _key_params(key: ConsumptionKey) -> tuple[str, str, str, str]:
@@ -211,8 +218,71 @@ class CassandraConsumptionRepository:
             ).one()
         return False
 
-    def delete(self, *, key: ConsumptionKey) -> None:
-        cql.execute(DELETE, _key_params(key))
+    def move(
+        self,
+        *,
+        moves: Sequence[tuple[Consumption, ConsumptionKey, dict[str, Any]]],
+        current: Mapping[ConsumptionKey, Consumption],
+    ) -> None:
+        """One conditional batch on the user's partition: every target written and every source
+        deleted together, each guarded by the state last read; on a conflict, read and retry."""
+        pending = list(moves)
+        for _ in range(MOVE_ROUNDS):
+            if not pending:
+                return
+            if cql.execute_conditional_batch(self._move_statements(pending, current)):
+                return
+            user_id = pending[0][0].key.user_id
+            current = {row.key: row for row in self.list_user(user_id=user_id)}
+            # A source deleted meanwhile has nothing left to move.
+            pending = [(current[s.key], t, p) for s, t, p in pending if s.key in current]
+        raise StoreUnavailableError("The rows kept changing during the move; nothing moved.")
+
+    def _move_statements(
+        self,
+        moves: Sequence[tuple[Consumption, ConsumptionKey, dict[str, Any]]],
+        current: Mapping[ConsumptionKey, Consumption],
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        now = timeutil.now()
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for source, target, provenance in moves:
+            record = json.dumps(provenance)
+            existing = current.get(target)
+            if existing is None:
+                details = source.progress_details
+                statements.append(
+                    (
+                        CARRY_INSERT,
+                        (
+                            *_key_params(target),
+                            source.status,
+                            source.progress,
+                            None if details is None else json.dumps(details),
+                            source.time_spent,
+                            source.last_access_time,
+                            source.last_completed_time,
+                            now,
+                            record,
+                        ),
+                    )
+                )
+            elif existing.status < source.status:
+                statements.append(
+                    (
+                        MOVE_RAISE,
+                        (
+                            source.status,
+                            max(existing.progress, source.progress),
+                            source.last_completed_time,
+                            now,
+                            record,
+                            *_key_params(target),
+                            existing.status,
+                        ),
+                    )
+                )
+            statements.append((MOVE_DELETE, (*_key_params(source.key), source.last_updated_time)))
+        return statements
 
     def ping(self) -> None:
         cql.ping()

@@ -7,12 +7,12 @@ the model (``ConsumptionRecord``) owns the schema and its migrations.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from viewer import timeutil
@@ -150,7 +150,9 @@ class SqlConsumptionRepository:
             params.append(_json(progress_details))
         return self._conditional_update(key, assignments, params)
 
-    def get_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> list[Consumption]:
+    def get_many(
+        self, *, user_id: str, keys: Sequence[ConsumptionKey], lock: bool = False
+    ) -> list[Consumption]:
         if not keys:
             return []
         wanted = set(keys)
@@ -164,7 +166,9 @@ class SqlConsumptionRepository:
             conditions.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
             params.extend(sorted(values))
         with connection.cursor() as cursor:
-            cursor.execute(f"{SELECT_ROWS} WHERE {' AND '.join(conditions)}", params)
+            # In a transaction, PostgreSQL locks the rows read; SQLite holds the database lock.
+            suffix = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
+            cursor.execute(f"{SELECT_ROWS} WHERE {' AND '.join(conditions)}{suffix}", params)
             rows = [_to_domain(row) for row in cursor.fetchall()]
         return [row for row in rows if row.key in wanted]
 
@@ -213,9 +217,25 @@ class SqlConsumptionRepository:
             )
             return bool(cursor.rowcount)
 
-    def delete(self, *, key: ConsumptionKey) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {self.table} WHERE {KEY_WHERE}", _key_params(key))
+    def move(
+        self,
+        *,
+        moves: Sequence[tuple[Consumption, ConsumptionKey, dict[str, Any]]],
+        current: Mapping[ConsumptionKey, Consumption],
+    ) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Re-read inside the transaction (which holds the write lock): the latest state moves.
+            keys = [source.key for source, _, _ in moves]
+            rows = self.get_many(user_id=keys[0].user_id, keys=keys, lock=True)
+            fresh = {row.key: row for row in rows}
+            for stale, target, provenance in moves:
+                source = fresh.get(stale.key)
+                if source is None:
+                    continue
+                self.carry(source=source, target=target, provenance=provenance)
+                cursor.execute(
+                    f"DELETE FROM {self.table} WHERE {KEY_WHERE}", _key_params(source.key)
+                )
 
     def ping(self) -> None:
         with connection.cursor() as cursor:

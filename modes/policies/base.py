@@ -60,8 +60,9 @@ class CarryPort(Protocol):
     ) -> bool:
         """Write ``target`` from ``source`` unless it is already as far; True when written."""
 
-    def remove(self, key: ConsumptionKey) -> None:
-        """Delete a row (the source of a move) from the store and the status map."""
+    def move(self, moves: list[tuple[RowSnapshot, ConsumptionKey, dict[str, Any]]]) -> None:
+        """Move rows (source -> target, with provenance) in one atomic step: no reader sees a
+        moved row in neither place nor in both."""
 
     def deactivate(self, enrolment: EnrolmentRef) -> None: ...
 

@@ -25,7 +25,7 @@ class MovePolicy(StrictPolicy):
     ) -> list[ConsumptionKey]:
         rules = self.rules(default=DEFAULT_RULES)
         rows = port.rows_of_user(enrolment.user_id)
-        written = []
+        written: list[ConsumptionKey] = []
         for old in port.active_enrolments(enrolment.user_id):
             if old.collection_id != enrolment.collection_id or old == enrolment:
                 continue
@@ -47,18 +47,21 @@ class MovePolicy(StrictPolicy):
             label = rules.evaluate(facts)
             if label is None:
                 continue
-            for source in sources:
-                target = ConsumptionKey(
-                    enrolment.user_id,
-                    enrolment.collection_id,
-                    enrolment.context_id,
-                    source.key.content_id,
+            moves = [
+                (
+                    source,
+                    ConsumptionKey(
+                        enrolment.user_id,
+                        enrolment.collection_id,
+                        enrolment.context_id,
+                        source.key.content_id,
+                    ),
+                    provenance(action="move", source=source, rule=label, at=at),
                 )
-                record = provenance(action="move", source=source, rule=label, at=at)
-                # The target is written before the source is removed: the progress is never
-                # in neither place.
-                port.carry(source=source, target=target, provenance=record)
-                port.remove(source.key)
-                written.append(target)
+                for source in sources
+            ]
+            # One atomic step: the progress is never in neither place, nor in both.
+            port.move(moves)
+            written.extend(target for _, target, _ in moves)
             port.deactivate(old)
         return written

@@ -140,3 +140,56 @@ def test_cassandra_concurrent_updates_keep_the_highest_values(cassandra_keyspace
     assert (row.progress, row.time_spent) == (40, 40.0)
     assert row.last_access_time == T0 + timedelta(seconds=40)
     truncate_cassandra()
+
+
+def _rows(repo: Any, user_id: str = "u1") -> dict[ConsumptionKey, Any]:
+    return {row.key: row for row in repo.list_user(user_id=user_id)}
+
+
+def test_consumption_carry_never_lowers(consumption_repo: Any) -> None:
+    source_key, target = ConsumptionKey("u1", "c1", "c1", "c1"), KEY
+    consumption_repo.start(key=source_key, at=T0)
+    consumption_repo.end(key=source_key, at=T0, progress_details=None)
+    [source] = consumption_repo.get_many(user_id="u1", keys=[source_key])
+    record = {"action": "copy", "rule": "always"}
+    assert consumption_repo.carry(source=source, target=target, provenance=record) is True
+    row = _one(consumption_repo)
+    assert (row.status, row.progress, row.last_completed_time, row.provenance) == (
+        2,
+        100,
+        T0,
+        record,
+    )
+    assert consumption_repo.carry(source=source, target=target, provenance={"x": 1}) is False
+    assert _one(consumption_repo).provenance == record
+    # An in-progress target is raised to the completion.
+    other = ConsumptionKey("u1", "C1", "B2", "c1")
+    consumption_repo.start(key=other, at=T0)
+    assert consumption_repo.carry(source=source, target=other, provenance=record) is True
+    assert _one(consumption_repo, other).status == 2
+
+
+def test_consumption_move_is_one_step(consumption_repo: Any) -> None:
+    old = [ConsumptionKey("u1", "C1", "OLD", c) for c in ("a", "b")]
+    consumption_repo.start(key=old[0], at=T0)
+    consumption_repo.end(key=old[0], at=T0, progress_details=None)
+    consumption_repo.start(key=old[1], at=T0)
+    stale = _rows(consumption_repo)
+    # A write lands between the read and the move: the move still carries the latest state.
+    consumption_repo.update(key=old[1], at=T0, progress_details={}, progress=70, time_spent=None)
+    rows = _rows(consumption_repo)
+    moves = [
+        (rows[k], ConsumptionKey("u1", "C1", "NEW", k.content_id), {"action": "move"}) for k in old
+    ]
+    consumption_repo.move(
+        moves=[(stale[k], t, p) for (_, t, p), k in zip(moves, old, strict=True)], current=stale
+    )
+    after = _rows(consumption_repo)
+    assert set(after) == {
+        ConsumptionKey("u1", "C1", "NEW", "a"),
+        ConsumptionKey("u1", "C1", "NEW", "b"),
+    }
+    moved_a = after[ConsumptionKey("u1", "C1", "NEW", "a")]
+    assert (moved_a.status, moved_a.provenance) == (2, {"action": "move"})
+    moved_b = after[ConsumptionKey("u1", "C1", "NEW", "b")]
+    assert (moved_b.status, moved_b.progress) == (1, 70)
