@@ -18,11 +18,13 @@ from .statusmap import ContentStatusMap
 BACKENDS: dict[str, dict[str, str]] = {
     "sql": {
         "consumption": "consumption.repositories.sql.SqlConsumptionRepository",
+        "attempts": "assessments.repositories.sql.SqlAttemptRepository",
         "enrolments": "summaries.repositories.sql.SqlEnrolmentRepository",
         "status_map": "viewer.statusmap.StoreStatusMap",
     },
     "cassandra": {
         "consumption": "consumption.repositories.cassandra.CassandraConsumptionRepository",
+        "attempts": "assessments.repositories.cassandra.CassandraAttemptRepository",
         "enrolments": "summaries.repositories.cassandra.CassandraEnrolmentRepository",
         "status_map": "viewer.statusmap.RedisStatusMap",
     },
