@@ -19,6 +19,9 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	@echo "Ready-to-paste tokens (24 h; more with: .venv/bin/python manage.py issue_token --user U):"
+	@echo "  learner demo-learner: $$($(BIN)/python manage.py issue_token --user demo-learner --ttl 86400)"
+	@echo "  admin   demo-admin:   $$($(BIN)/python manage.py issue_token --user demo-admin --role admin --ttl 86400)"
 	$(BIN)/python manage.py runserver --insecure 127.0.0.1:8000
 
 lint: install

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import envelope
-from .errors import InvalidParameterError, MandatoryParameterMissingError
+from .auth import Principal
+from .errors import ForbiddenError, InvalidParameterError, MandatoryParameterMissingError
 from .validation import MAX_ID_LENGTH, IdField, validation_error
 
 ENVELOPE_FIELDS = frozenset({"id", "ver", "ts", "params", "request"})
@@ -45,6 +46,17 @@ def bound_serializer(
 
 class EnvelopeApi(APIView):
     api_id: ClassVar[str] = "api.viewer"
+    # HTTP method -> role it needs (besides being authenticated).
+    required_roles: ClassVar[dict[str, str]] = {}
+
+    def check_permissions(self, request: Request) -> None:
+        # Throttle first, so that unauthenticated floods are limited (per IP) too: DRF would
+        # refuse them as 401 before it ever counted them.
+        super().check_throttles(request)
+        super().check_permissions(request)
+
+    def check_throttles(self, request: Request) -> None:
+        """Done in ``check_permissions``."""
 
     def parse(
         self,
@@ -76,7 +88,20 @@ class EnvelopeApi(APIView):
         serializer = bound_serializer(serializer_class, body["request"], context or {})
         if not serializer.is_valid():
             raise validation_error(serializer.errors, prefix="request")
-        return serializer.validated_data
+        data = serializer.validated_data
+        if "userId" in data:
+            self.check_user(request, data["userId"])
+        return data
+
+    @staticmethod
+    def check_user(request: Request, user_id: str) -> None:
+        """A learner acts only on their own data; ``service`` and ``admin`` on anyone's.
+
+        Raises: ForbiddenError (the same answer whether or not the other user has data).
+        """
+        principal = request.user
+        if not (isinstance(principal, Principal) and principal.may_act_for(user_id)):
+            raise ForbiddenError("You may only read and write your own progress.")
 
     @staticmethod
     def path_id(name: str, value: str) -> str:

@@ -3,11 +3,13 @@
 import time
 from typing import Any
 
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import envelope, schema, storage, timeutil
 from .api import EnvelopeApi
+from .auth import ROLE_ADMIN
 from .catalogue import Collection, Context, nodes_to_json
 from .selectors import collection_get, context_get
 from .serializers import CollectionInputSerializer, ContextInputSerializer
@@ -88,6 +90,7 @@ def context_json(context: Context) -> dict[str, Any]:
 
 class CollectionApi(EnvelopeApi):
     api_id = "api.collection"
+    required_roles = {"PUT": ROLE_ADMIN}
     InputSerializer = CollectionInputSerializer
 
     @schema.envelope(
@@ -117,6 +120,7 @@ class CollectionApi(EnvelopeApi):
 
 class ContextApi(EnvelopeApi):
     api_id = "api.context"
+    required_roles = {"PUT": ROLE_ADMIN}
     InputSerializer = ContextInputSerializer
 
     @schema.envelope(
@@ -143,13 +147,22 @@ class ContextApi(EnvelopeApi):
         return self.respond(request, {"context": context_json(context)})
 
 
-class HealthApi(EnvelopeApi):
+class PublicApi(EnvelopeApi):
+    """Answers anyone: no token, no throttling (probes must always get through)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = [AllowAny]
+    throttle_classes: list[Any] = []
+
+
+class HealthApi(PublicApi):
     api_id = "api.health"
 
     @schema.envelope(
         "Health",
         result={"type": "object", "properties": {"healthy": {"type": "boolean"}}},
         errors=(405, 500),
+        public=True,
         summary="Liveness: the process answers",
     )
     def get(self, request: Request) -> Response:
@@ -193,13 +206,14 @@ _READY_RESULT = {
 }
 
 
-class ReadyApi(EnvelopeApi):
+class ReadyApi(PublicApi):
     api_id = "api.ready"
 
     @schema.envelope(
         "Ready",
         result=_READY_RESULT,
         errors=(405, 500, 503),
+        public=True,
         summary="Readiness: every dependency the configuration uses answers",
         description="503 (`SERVICE_UNAVAILABLE`, the checks in `result`) when one is down.",
     )

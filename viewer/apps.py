@@ -6,4 +6,4 @@ class ViewerConfig(AppConfig):
     verbose_name = "Viewer kernel and catalogue"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import checks, schema  # noqa: F401  (system checks, the OpenAPI auth extension)

@@ -92,6 +92,9 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         error_payload(err, api_id=getattr(view, "api_id", GENERIC_API_ID), request=django_request),
         status=err.http_status,
     )
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        response["WWW-Authenticate"] = auth_header
     wait = getattr(exc, "wait", None)
     if isinstance(exc, drf.Throttled) and wait is not None:
         response["Retry-After"] = str(int(wait))

@@ -4,6 +4,7 @@ the error envelope (whose ``params.err`` lists every published error code)."""
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 
@@ -78,8 +79,10 @@ def envelope(
     errors: Iterable[int] = (400, 405, 500, 503),
     summary: str = "",
     description: str = "",
+    public: bool = False,
 ) -> Callable[[Any], Any]:
-    """``extend_schema`` for one operation: request and response envelopes, error responses."""
+    """``extend_schema`` for one operation: request and response envelopes, error responses
+    (plus 401, 403 and 429 unless the endpoint is public)."""
     result_field = _schema_field(result) if isinstance(result, dict) else result
     responses: dict[int, Any] = {
         200: inline_serializer(
@@ -94,7 +97,11 @@ def envelope(
             },
         )
     }
-    error_list = sorted(set(errors) | ({415} if request is not None else set()))
+    error_list = sorted(
+        set(errors)
+        | ({415} if request is not None else set())
+        | (set() if public else {401, 403, 429})
+    )
     responses.update({status: ERROR_ENVELOPE for status in error_list})
     request_schema = None
     if request is not None:
@@ -116,6 +123,16 @@ def envelope(
         request=request_schema,
         responses=responses,
     )
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``viewer.auth.JWTAuthentication`` as HTTP bearer (JWT)."""
+
+    target_class = "viewer.auth.JWTAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
 def add_error_catalogue(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

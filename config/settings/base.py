@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     # Dependency direction: viewer <- modes <- consumption, assessments <- summaries.
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "viewer.middleware.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -171,8 +173,12 @@ CELERY_TIMEZONE = "UTC"
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["viewer.parsers.BoundedJSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["viewer.auth.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["viewer.permissions.ViewerAccess"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "viewer.throttling.UserThrottle",
+        "viewer.throttling.AnonThrottle",
+    ],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "viewer.exceptions.envelope_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -198,6 +204,36 @@ SPECTACULAR_SETTINGS = {
         "viewer.schema.add_error_catalogue",
     ],
 }
+
+# --- Authentication (README "Authentication"). Off is refused by the production settings.
+VIEWER_AUTH = env.bool("VIEWER_AUTH", default=True)
+# HS256 shared secret (at least 32 characters), or RS256/ES256 public keys: PEM text or the path
+# of a PEM or JWKS file.
+VIEWER_JWT_SECRET = env.str("VIEWER_JWT_SECRET", default="")
+VIEWER_JWT_PUBLIC_KEYS = env.str("VIEWER_JWT_PUBLIC_KEYS", default="")
+VIEWER_JWT_ISSUER = env.str("VIEWER_JWT_ISSUER", default="")
+VIEWER_JWT_AUDIENCE = env.str("VIEWER_JWT_AUDIENCE", default="")
+VIEWER_JWT_USER_CLAIM = env.str("VIEWER_JWT_USER_CLAIM", default="sub")
+VIEWER_JWT_ROLES_CLAIM = env.str("VIEWER_JWT_ROLES_CLAIM", default="roles")
+VIEWER_JWT_LEEWAY_SECONDS = env.int("VIEWER_JWT_LEEWAY_SECONDS", default=30)
+# Also accept the token in Sunbird gateways' x-authenticated-user-token header.
+VIEWER_JWT_TRUST_GATEWAY_HEADER = env.bool("VIEWER_JWT_TRUST_GATEWAY_HEADER", default=False)
+# Where local settings keep the signing secret they create (none elsewhere).
+VIEWER_JWT_LOCAL_KEY_FILE = ""
+# DRF rate strings such as 600/min; unset means no throttling.
+VIEWER_THROTTLE_USER = env.str("VIEWER_THROTTLE_USER", default="")
+VIEWER_THROTTLE_ANON = env.str("VIEWER_THROTTLE_ANON", default="")
+CACHES = {"default": env.cache("VIEWER_CACHE_URL", default="locmemcache://")}
+# Browser origins allowed to call the API (CORS), comma-separated.
+CORS_ALLOWED_ORIGINS: list[str] = env.list("VIEWER_CORS_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "authorization",
+    "content-type",
+    "x-request-id",
+    "x-authenticated-user-token",
+)
+CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 
 LOGGING = {
     "version": 1,

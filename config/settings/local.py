@@ -11,3 +11,5 @@ SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY", default="local-insecure-development-key-not-for-production"
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+# Without VIEWER_JWT_SECRET / VIEWER_JWT_PUBLIC_KEYS, a signing secret is created here on first use.
+VIEWER_JWT_LOCAL_KEY_FILE = str(BASE_DIR / ".local" / "jwt-secret")  # noqa: F405

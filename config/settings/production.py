@@ -1,5 +1,7 @@
 """Production: secrets and hosts must come from the environment; secure defaults."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -16,3 +18,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# No silent open mode: production needs authentication and real keys.
+if not VIEWER_AUTH:  # noqa: F405
+    raise ImproperlyConfigured("VIEWER_AUTH=off is accepted only by the local and test settings.")
+if not (VIEWER_JWT_SECRET or VIEWER_JWT_PUBLIC_KEYS):  # noqa: F405
+    raise ImproperlyConfigured(
+        "Set VIEWER_JWT_PUBLIC_KEYS (RS256/ES256: PEM or a JWKS file) or VIEWER_JWT_SECRET (HS256)."
+    )
+if VIEWER_JWT_SECRET and len(VIEWER_JWT_SECRET) < 32:  # noqa: F405
+    raise ImproperlyConfigured("VIEWER_JWT_SECRET must be at least 32 characters.")
