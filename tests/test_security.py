@@ -113,12 +113,13 @@ def _call(
 def test_security_every_endpoint_needs_a_token(
     api: Api, auth_on: Callable[..., str], method: str, path: str, request_body: Any
 ) -> None:
-    for headers in (
+    header_sets: list[dict[str, Any]] = [
         {},
         {"HTTP_AUTHORIZATION": "Token abc"},
         {"HTTP_AUTHORIZATION": "Bearer"},
         {"HTTP_AUTHORIZATION": "Bearer not.a.jwt"},
-    ):
+    ]
+    for headers in header_sets:
         response = api.client.generic(
             method,
             path,
