@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('modes', '0001_initial'),
+        ("modes", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='instanceconfig',
-            name='rules',
-            field=models.JSONField(blank=True, help_text='copy/move only: {"match": "all"|"any", "rules": [{"type": "completedWithin", "unit": "days"|"months", "value": 3}, {"type": "withinContextDuration"}, {"type": "ongoingContext"}, {"type": "always"}]}. copy needs rules (none carries nothing); move defaults to ongoingContext.', null=True),
+            model_name="instanceconfig",
+            name="rules",
+            field=models.JSONField(
+                blank=True,
+                help_text='copy/move only: {"match": "all"|"any", "rules": [{"type": "completedWithin", "unit": "days"|"months", "value": 3}, {"type": "withinContextDuration"}, {"type": "ongoingContext"}, {"type": "always"}]}. copy needs rules (none carries nothing); move defaults to ongoingContext.',
+                null=True,
+            ),
         ),
     ]
