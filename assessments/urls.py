@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import apis
+
+urlpatterns = [
+    path("v1/assessment/submit", apis.AssessmentSubmitApi.as_view(), name="assessment-submit"),
+    path("v1/assessment/read", apis.AssessmentReadApi.as_view(), name="assessment-read"),
+]

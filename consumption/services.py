@@ -76,3 +76,15 @@ def view_end(
         storage.status_map().raise_status(key=key, status=Status.COMPLETED)
         events.announce(events.completion_recorded, key=key)
     return outcome
+
+
+def content_complete(*, key: ConsumptionKey, at: datetime) -> WriteOutcome:
+    """Mark a content complete under an already-mapped key (an assessment was submitted): the
+    row is started if absent, then ended like a view end. Announces a new completion."""
+    repository = consumption_repository()
+    repository.start(key=key, at=at)
+    outcome = repository.end(key=key, at=at, progress_details=None)
+    if outcome is WriteOutcome.APPLIED:
+        storage.status_map().raise_status(key=key, status=Status.COMPLETED)
+        events.announce(events.completion_recorded, key=key)
+    return outcome

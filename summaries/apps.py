@@ -8,8 +8,9 @@ class SummariesConfig(AppConfig):
     def ready(self) -> None:
         from viewer import events
 
-        from .receivers import on_completion_recorded
+        from .receivers import on_attempt_recorded, on_completion_recorded
 
         events.completion_recorded.connect(
-            on_completion_recorded, dispatch_uid="summaries.completion_carry"
+            on_completion_recorded, dispatch_uid="summaries.completion"
         )
+        events.attempt_recorded.connect(on_attempt_recorded, dispatch_uid="summaries.attempt")

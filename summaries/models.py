@@ -26,3 +26,29 @@ class EnrolmentRecord(models.Model):
     def __str__(self) -> str:
         state = "active" if self.active else "inactive"
         return f"{self.user_id}/{self.collection_id}/{self.context_id} ({state})"
+
+
+class ActivityAggRecord(models.Model):
+    """user_activity_agg: one row per (activity, user, context); activity = the collection, or
+    one of its units (modules)."""
+
+    activity_type = models.CharField(max_length=32, default="Course")
+    activity_id = models.CharField(max_length=256)
+    user_id = models.CharField(max_length=256)
+    context_id = models.CharField(max_length=256)
+    agg = models.JSONField(default=dict)  # legacy int map: completedCount
+    aggregates = models.JSONField(default=dict)  # completedCount, score:/max_score:/attempts_count:
+    content_status = models.JSONField(null=True)  # written whole, collection rows only
+    agg_last_updated = models.DateTimeField()
+
+    class Meta:
+        db_table = "user_activity_agg"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity_type", "activity_id", "user_id", "context_id"],
+                name="activity_agg_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id}/{self.user_id}/{self.context_id}"

@@ -1,13 +1,20 @@
-"""Enrolment reads."""
+"""Enrolment and summary reads. Summaries come from enrolments and aggregates only, never from
+consumption rows (so they keep answering once old rows are archived)."""
 
 from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
 
 from consumption.repositories import consumption_repository
 from modes.selectors import active_policy
+from viewer import timeutil
+from viewer.catalogue import Collection
+from viewer.errors import NotFoundError
 from viewer.selectors import collection_get
 
-from .domain import Enrolment
-from .repositories import enrolment_repository
+from .domain import Enrolment, StoredAggregate
+from .repositories import aggregate_repository, enrolment_repository
 
 
 @dataclass(frozen=True)
@@ -50,3 +57,102 @@ def enrolment_progress(*, user_id: str, collection_id: str, context_id: str) -> 
 
 def enrolments_of_user(*, user_id: str) -> list[Enrolment]:
     return enrolment_repository().list_for_user(user_id=user_id)
+
+
+def _pending(user_id: str) -> set[tuple[str, str]]:
+    """The (collection, context) scopes of the user with a recompute queued."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return set()
+    from .coordination import Coordinator
+
+    return {tuple(scope) for scope in Coordinator().dirty_scopes(user_id)}  # type: ignore[misc]
+
+
+def _summary_json(
+    enrolment: Enrolment,
+    stored: StoredAggregate | None,
+    collection: Collection | None,
+    pending: bool,
+) -> dict[str, Any]:
+    values = stored.aggregates if stored else {}
+    assessment_status = {
+        key.removeprefix("score:"): {
+            "score": score,
+            "max_score": values.get(f"max_score:{key.removeprefix('score:')}", 0.0),
+        }
+        for key, score in values.items()
+        if key.startswith("score:")
+    }
+    return {
+        "userId": enrolment.user_id,
+        "collectionId": enrolment.collection_id,
+        "contextId": enrolment.context_id,
+        "enrolledDate": timeutil.to_ms(enrolment.enrolled_date),
+        "active": enrolment.active,
+        "contentStatus": stored.content_status if stored else {},
+        "assessmentStatus": assessment_status,
+        "collection": None
+        if collection is None
+        else {
+            "identifier": collection.identifier,
+            "name": collection.name,
+            "logo": collection.logo,
+            "leafNodesCount": len(collection.leaves),
+            "description": collection.description,
+        },
+        "issuedCertificates": list(enrolment.issued_certificates),
+        "completedOn": timeutil.to_ms(enrolment.completed_on),
+        "progress": enrolment.progress,
+        "status": enrolment.status,
+        "lastUpdatedOn": timeutil.to_ms(stored.last_updated) if stored else None,
+        "pending": pending,
+    }
+
+
+def summary_list(*, user_id: str) -> list[dict[str, Any]]:
+    """Every enrolment of the user with its summary, from enrolments and aggregates only."""
+    pending = _pending(user_id)
+    collections: dict[str, Collection | None] = {}
+    result = []
+    for enrolment in sorted(
+        enrolment_repository().list_for_user(user_id=user_id),
+        key=lambda e: (e.enrolled_date is None, -(timeutil.to_ms(e.enrolled_date) or 0)),
+    ):
+        if enrolment.collection_id not in collections:
+            try:
+                collections[enrolment.collection_id] = collection_get(
+                    identifier=enrolment.collection_id
+                )
+            except NotFoundError:
+                collections[enrolment.collection_id] = None
+        stored = aggregate_repository().get(
+            user_id=user_id, collection_id=enrolment.collection_id, context_id=enrolment.context_id
+        )
+        result.append(
+            _summary_json(
+                enrolment,
+                stored,
+                collections[enrolment.collection_id],
+                (enrolment.collection_id, enrolment.context_id) in pending,
+            )
+        )
+    return result
+
+
+def summary_read(*, user_id: str, collection_id: str, context_id: str) -> dict[str, Any]:
+    """Raises: NotFoundError when the user has no such enrolment."""
+    enrolment = enrolment_repository().get(
+        user_id=user_id, collection_id=collection_id, context_id=context_id
+    )
+    if enrolment is None:
+        raise NotFoundError(f"No enrolment of '{user_id}' in '{collection_id}' in '{context_id}'.")
+    try:
+        collection: Collection | None = collection_get(identifier=collection_id)
+    except NotFoundError:
+        collection = None
+    stored = aggregate_repository().get(
+        user_id=user_id, collection_id=collection_id, context_id=context_id
+    )
+    return _summary_json(
+        enrolment, stored, collection, (collection_id, context_id) in _pending(user_id)
+    )

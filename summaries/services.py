@@ -1,8 +1,20 @@
-"""Enrolment writes: enrol and unenrol, with the course service's rules, and the mode's hooks."""
+"""Enrolment writes (enrol, unenrol, with the course service's rules and the mode's hooks) and
+the aggregation: recompute a summary, schedule recomputes, follow up a completion."""
 
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from assessments.selectors import attempt_read
+from consumption.domain import WriteOutcome
+from consumption.repositories import consumption_repository
+from consumption.services import content_complete
 from modes.policies.base import EnrolmentRef
 from modes.selectors import active_policy
-from viewer import timeutil
+from viewer import storage, timeutil
 from viewer.catalogue import Context
 from viewer.errors import (
     AlreadyEnrolledError,
@@ -13,11 +25,13 @@ from viewer.errors import (
     NotFoundError,
 )
 from viewer.identifiers import ConsumptionKey
-from viewer.selectors import context_get
+from viewer.selectors import collection_get, context_get
 
 from .carry import StoreCarryPort
-from .domain import Enrolment
-from .repositories import enrolment_repository
+from .domain import Aggregate, Enrolment, aggregate
+from .repositories import aggregate_repository, enrolment_repository
+
+logger = logging.getLogger(__name__)
 
 
 def _context_for(*, collection_id: str, context_id: str) -> Context:
@@ -35,7 +49,8 @@ def _context_for(*, collection_id: str, context_id: str) -> Context:
 
 
 def enrolment_create(*, user_id: str, collection_id: str, context_id: str) -> Enrolment:
-    """Enrol a learner (or re-enrol, keeping the history) and run the mode's enrol hook.
+    """Enrol a learner (or re-enrol, keeping the history), run the mode's enrol hook and
+    schedule the summaries it affects.
 
     Raises: InvalidContextError, ContextCompletedError, EnrolmentEndedError,
     AlreadyEnrolledError.
@@ -54,12 +69,23 @@ def enrolment_create(*, user_id: str, collection_id: str, context_id: str) -> En
             f"User '{user_id}' is already enrolled in '{collection_id}' in '{context_id}'."
         )
     repository.activate(**key, at=at)
-    active_policy().on_enrol(
-        enrolment=EnrolmentRef(user_id, collection_id, context_id), port=StoreCarryPort(), at=at
-    )
-    enrolment = repository.get(**key)
-    assert enrolment is not None
-    return enrolment
+    enrolment = EnrolmentRef(user_id, collection_id, context_id)
+    port = StoreCarryPort()
+    written = active_policy().on_enrol(enrolment=enrolment, port=port, at=at)
+    # A move deactivated the old enrolment: recompute it too (its rows left).
+    touched = {
+        enrolment,
+        *(EnrolmentRef(k.user_id, k.collection_id, k.context_id) for k in written),
+    }
+    touched |= {
+        EnrolmentRef(user_id, e.collection_id, e.context_id)
+        for e in repository.list_for_user(user_id=user_id)
+        if e.collection_id == collection_id
+    }
+    transaction.on_commit(lambda: summary_schedule(touched))
+    created = repository.get(**key)
+    assert created is not None
+    return created
 
 
 def enrolment_cancel(*, user_id: str, collection_id: str, context_id: str) -> None:
@@ -80,6 +106,167 @@ def enrolment_cancel(*, user_id: str, collection_id: str, context_id: str) -> No
     repository.deactivate(**key)
 
 
-def completion_carry(*, key: ConsumptionKey) -> list[ConsumptionKey]:
-    """Run the mode's completion hook for a row that reached status 2 (copy mode copies it)."""
-    return active_policy().on_completion(key=key, port=StoreCarryPort(), at=timeutil.now())
+def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> Aggregate | None:
+    """Recompute one enrolment's summary from the store: rows through the mode's keys, best
+    scores from the attempts; write user_activity_agg and the enrolment (completion is
+    terminal). Idempotent. None when there is no such enrolment or collection."""
+    enrolment = enrolment_repository().get(
+        user_id=user_id, collection_id=collection_id, context_id=context_id
+    )
+    if enrolment is None:
+        return None
+    try:
+        collection = collection_get(identifier=collection_id)
+    except NotFoundError:
+        logger.warning("recompute skipped: collection %s is not in the catalogue", collection_id)
+        return None
+    keys = active_policy().summary_keys(
+        user_id=user_id, collection=collection, context_id=context_id
+    )
+    rows = {
+        row.key.content_id: (row.status, row.last_completed_time)
+        for row in consumption_repository().get_many(user_id=user_id, keys=keys)
+    }
+    report = attempt_read(user_id=user_id, collection_id=collection_id, context_id=context_id)
+    result = aggregate(
+        user_id=user_id,
+        context_id=context_id,
+        collection=collection,
+        rows=rows,
+        scores=report.best,
+        at=timeutil.now(),
+    )
+    aggregate_repository().save(aggregate=result)
+    if enrolment.status < 2:
+        completed_now = enrolment_repository().record_progress(
+            user_id=user_id,
+            collection_id=collection_id,
+            context_id=context_id,
+            progress=result.progress,
+            status=result.status,
+            completed_on=result.completed_on,
+        )
+        if completed_now:
+            from .tasks import completion_webhooks_task
+
+            completion_webhooks_task.delay(user_id, collection_id, context_id)
+    return result
+
+
+def summary_schedule(scopes: Iterable[EnrolmentRef]) -> None:
+    """Schedule recomputes. With a broker: coalesced per user (summaries.coordination);
+    without one (the embedded default): at once, in this process."""
+    scopes = list(scopes)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        for scope in sorted(set(scopes), key=lambda s: (s.collection_id, s.context_id)):
+            summary_recompute(
+                user_id=scope.user_id,
+                collection_id=scope.collection_id,
+                context_id=scope.context_id,
+            )
+        return
+    from .coordination import Coordinator
+    from .tasks import recompute_user_task
+
+    for user_id in Coordinator().mark(scopes):
+        recompute_user_task.delay(user_id)
+
+
+def attempt_followup(*, key: ConsumptionKey, at: datetime) -> None:
+    """After an attempt was recorded: the content is complete (a new completion follows up on
+    its own); otherwise the scores changed, so recompute the enrolments it affects."""
+    if content_complete(key=key, at=at) is not WriteOutcome.APPLIED:
+        summary_schedule(active_policy().affected_enrolments(key=key, port=StoreCarryPort()))
+
+
+def completion_followup(*, key: ConsumptionKey) -> list[ConsumptionKey]:
+    """After a row reached status 2: the mode's completion hook (copy mode copies it), then a
+    recompute of every enrolment the changes affect (ask the policy). Returns the keys copied."""
+    policy, port = active_policy(), StoreCarryPort()
+    written = policy.on_completion(key=key, port=port, at=timeutil.now())
+    affected = {e for k in (key, *written) for e in policy.affected_enrolments(key=k, port=port)}
+    summary_schedule(affected)
+    return written
+
+
+def summary_delete(
+    *, user_id: str, collection_id: str | None = None, context_id: str | None = None
+) -> int:
+    """Delete one enrolment's scope (or, without ids, everything of the user): the enrolment,
+    its aggregates, its consumption rows, its attempts and its status-map entries. Returns the
+    number of scopes removed."""
+    from assessments.repositories import attempt_repository
+
+    rows = consumption_repository().list_user(user_id=user_id)
+    if collection_id is not None and context_id is not None:
+        scopes = {(collection_id, context_id)}
+    else:
+        scopes = {
+            (e.collection_id, e.context_id)
+            for e in enrolment_repository().list_for_user(user_id=user_id)
+        }
+        scopes |= {(row.key.collection_id, row.key.context_id) for row in rows}
+    status_map = storage.status_map()
+    for coll, ctx in sorted(scopes):
+        keys = [r.key for r in rows if (r.key.collection_id, r.key.context_id) == (coll, ctx)]
+        consumption_repository().delete_many(user_id=user_id, keys=keys)
+        for key in keys:
+            status_map.forget(key=key)
+        attempt_repository().delete_scope(user_id=user_id, collection_id=coll, context_id=ctx)
+        try:
+            units = collection_get(identifier=coll).units
+        except NotFoundError:
+            units = []
+        aggregate_repository().delete(
+            user_id=user_id, collection_id=coll, context_id=ctx, unit_ids=units
+        )
+        enrolment_repository().delete(user_id=user_id, collection_id=coll, context_id=ctx)
+    return len(scopes)
+
+
+def summary_export(*, user_id: str, file_format: str) -> str:
+    """Write the user's summaries to a file in Django's storage; returns its storage name."""
+    import csv
+    import io
+    import json
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from django.utils.text import get_valid_filename
+
+    from .selectors import summary_list
+
+    summaries = summary_list(user_id=user_id)
+    if file_format == "csv":
+        out = io.StringIO()
+        columns = [
+            "userId",
+            "collectionId",
+            "contextId",
+            "enrolledDate",
+            "active",
+            "status",
+            "progress",
+            "completedOn",
+            "lastUpdatedOn",
+            "contentStatus",
+            "assessmentStatus",
+        ]
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for summary in summaries:
+            writer.writerow(
+                {
+                    **summary,
+                    "contentStatus": json.dumps(summary["contentStatus"], sort_keys=True),
+                    "assessmentStatus": json.dumps(summary["assessmentStatus"], sort_keys=True),
+                }
+            )
+        content = out.getvalue()
+    else:
+        content = json.dumps({"userId": user_id, "summary": summaries}, indent=2)
+    name = (
+        f"summaries/{uuid.uuid4().hex}/{get_valid_filename(user_id)}_viewer_summary.{file_format}"
+    )
+    return str(default_storage.save(name, ContentFile(content.encode())))

@@ -1,17 +1,107 @@
 """Tasks of the summaries app: take ids, call one service, safe to run twice."""
 
-from celery import shared_task
+import hashlib
+import hmac
+import json
+import logging
+import urllib.request
+from typing import Any
 
+from celery import shared_task
+from django.conf import settings
+
+from modes.policies.base import EnrolmentRef
+from viewer import timeutil
 from viewer.identifiers import ConsumptionKey
 
-from .services import completion_carry
+from .services import completion_followup, summary_recompute
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(name="summaries.completion_carry", acks_late=True, max_retries=5)
-def completion_carry_task(
-    user_id: str, collection_id: str, context_id: str, content_id: str
-) -> int:
-    """Carry a completion into the learner's other contexts (copy mode); idempotent: a copy
-    never lowers or rewrites a complete row."""
+@shared_task(name="summaries.completion", acks_late=True)
+def completion_task(user_id: str, collection_id: str, context_id: str, content_id: str) -> int:
+    """Follow up a completion: carry (copy mode) and schedule the affected recomputes."""
     key = ConsumptionKey(user_id, collection_id, context_id, content_id)
-    return len(completion_carry(key=key))
+    return len(completion_followup(key=key))
+
+
+@shared_task(bind=True, name="summaries.recompute", acks_late=True, max_retries=None)
+def recompute_user_task(self: Any, user_id: str) -> int:
+    """Recompute every dirty scope of one user, never two of the user's at once."""
+    from .coordination import Coordinator
+
+    def recompute(scope: EnrolmentRef) -> None:
+        summary_recompute(
+            user_id=scope.user_id, collection_id=scope.collection_id, context_id=scope.context_id
+        )
+
+    done = Coordinator().run(user_id, recompute)
+    if done is None:  # another worker is recomputing this user: come back right after
+        raise self.retry(countdown=0.2)
+    return done
+
+
+@shared_task(name="summaries.sweep")
+def sweep_task() -> int:
+    """Re-enqueue users whose dirty scopes outlived a lost message (celery beat, every minute)."""
+    from .coordination import Coordinator
+
+    users = Coordinator().stale_users()
+    for user_id in users:
+        recompute_user_task.delay(user_id)
+    return len(users)
+
+
+def _signature(body: bytes) -> str:
+    secret = settings.VIEWER_WEBHOOK_SECRET.encode()
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+@shared_task(name="summaries.completion_webhooks")
+def completion_webhooks_task(user_id: str, collection_id: str, context_id: str) -> int:
+    """Fan out a collection.completed event: one delivery task per configured URL."""
+    for url in settings.VIEWER_COMPLETION_WEBHOOKS:
+        deliver_webhook_task.delay(
+            url, user_id, collection_id, context_id, timeutil.to_ms(timeutil.now())
+        )
+    return len(settings.VIEWER_COMPLETION_WEBHOOKS)
+
+
+@shared_task(
+    bind=True,
+    name="summaries.deliver_webhook",
+    acks_late=True,
+    max_retries=8,
+    retry_backoff=True,
+    retry_backoff_max=600,
+)
+def deliver_webhook_task(
+    self: Any, url: str, user_id: str, collection_id: str, context_id: str, at_ms: int
+) -> int:
+    """POST one collection.completed event; retried with backoff. Receivers deduplicate on the
+    Idempotency-Key (the same for every retry of one enrolment's completion)."""
+    event = {
+        "event": "collection.completed",
+        "userId": user_id,
+        "collectionId": collection_id,
+        "contextId": context_id,
+        "completedAt": at_ms,
+    }
+    body = json.dumps(event, sort_keys=True).encode()
+    request = urllib.request.Request(  # noqa: S310 - the operator's configured http(s) URL
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"collection.completed:{user_id}:{collection_id}:{context_id}",
+            "X-Viewer-Signature": _signature(body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return int(response.status)
+    except OSError as exc:  # connection refused, timeout, HTTP error: retry with backoff
+        logger.warning("webhook delivery failed (%s), retrying", type(exc).__name__)
+        raise self.retry(exc=exc) from exc

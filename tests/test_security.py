@@ -33,6 +33,30 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/view/explain", {"userId": "{user}", "contentId": "c1"}),
     ("POST", "/v1/enrol", {"userId": "{user}", "collectionId": "C1", "contextId": "B1"}),
     ("POST", "/v1/unenrol", {"userId": "{user}", "collectionId": "C1", "contextId": "B1"}),
+    (
+        "POST",
+        "/v1/assessment/submit",
+        {
+            "userId": "{user}",
+            "contentId": "c1",
+            "collectionId": "C1",
+            "contextId": "B1",
+            "attemptId": "a1",
+            "assessmentTs": 1_700_000_000_000,
+            "events": [
+                {
+                    "eid": "ASSESS",
+                    "ets": 1_700_000_000_000,
+                    "edata": {"item": {"id": "q1", "maxscore": 1}, "score": 1},
+                }
+            ],
+        },
+    ),
+    ("POST", "/v1/assessment/read", {"userId": "{user}", "collectionId": "C1", "contextId": "B1"}),
+    ("GET", "/v1/summary/list/{user}", None),
+    ("POST", "/v1/summary/read", {"userId": "{user}", "collectionId": "C1", "contextId": "B1"}),
+    ("DELETE", "/v1/summary/delete/{user}", {"collectionId": "C1", "contextId": "B1"}),
+    ("GET", "/v1/summary/download/{user}", None),
     ("GET", "/v1/collection/C1", None),
     ("PUT", "/v1/collection/C1", {"name": "n", "children": [{"identifier": "c1"}]}),
     ("GET", "/v1/context/B1", None),
@@ -42,7 +66,13 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
         {"type": "batch", "collectionIds": ["C1"], "startDate": "2026-01-01"},
     ),
 ]
-PUBLIC_ROUTES = {"health", "ready", "api/schema/", "api/docs/"}
+PUBLIC_ROUTES = {
+    "health",
+    "ready",
+    "api/schema/",
+    "api/docs/",
+    "v1/summary/file/<str:token>/<str:filename>",  # a signed, expiring link
+}
 ADMIN_WRITES = {("PUT", "/v1/collection/C1"), ("PUT", "/v1/context/B1")}
 
 
@@ -65,7 +95,7 @@ def _route_of(path: str) -> str:
 
 
 def test_security_table_covers_every_endpoint() -> None:
-    covered = {_route_of(path) for _, path, _ in ENDPOINTS}
+    covered = {_route_of(path.format(user=ME)) for _, path, _ in ENDPOINTS}
     assert _routes(get_resolver().url_patterns) - PUBLIC_ROUTES == covered
 
 
@@ -104,7 +134,7 @@ def _call(
     body = None if request is None else json.loads(json.dumps(request).replace("{user}", user))
     if token is not None:
         headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return api.call(method, path, body, **headers)
+    return api.call(method, path.format(user=user), body, **headers)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +152,7 @@ def test_security_every_endpoint_needs_a_token(
     for headers in header_sets:
         response = api.client.generic(
             method,
-            path,
+            path.format(user=ME),
             json.dumps({"request": request_body}) if request_body else "",
             content_type="application/json",
             **headers,
@@ -134,10 +164,13 @@ def test_security_every_endpoint_needs_a_token(
         assert response["WWW-Authenticate"].startswith("Bearer")
 
 
+ACTS_FOR_A_USER = [e for e in ENDPOINTS if "{user}" in json.dumps(e[1:])]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "request_body"),
-    [e for e in ENDPOINTS if e[2] and "userId" in e[2]],
-    ids=[f"{m} {p}" for m, p, b in ENDPOINTS if b and "userId" in b],
+    ACTS_FOR_A_USER,
+    ids=[f"{m} {p}" for m, p, _ in ACTS_FOR_A_USER],
 )
 def test_security_learner_cannot_act_for_another_user(
     api: Api,
@@ -177,7 +210,12 @@ def test_security_catalogue_writes_need_admin(
     body = next(b for m, p, b in ENDPOINTS if (m, p) == (method, path))
     if path.startswith("/v1/context"):
         _call(
-            api, "PUT", "/v1/collection/C1", ENDPOINTS[8][2], "ops", auth_on("ops", roles=["admin"])
+            api,
+            "PUT",
+            "/v1/collection/C1",
+            next(b for m, p, b in ENDPOINTS if (m, p) == ("PUT", "/v1/collection/C1")),
+            "ops",
+            auth_on("ops", roles=["admin"]),
         )
     for roles in ([], ["service"]):
         status, response = _call(api, method, path, body, ME, auth_on(ME, roles=roles))

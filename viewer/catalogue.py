@@ -40,24 +40,45 @@ class Collection:
             yield node, inherited
             yield from self._walk(node.children, inherited)
 
+    def _leaf_optional(self) -> dict[str, bool]:
+        """Each distinct leaf in tree order, optional only if optional everywhere it appears."""
+        result: dict[str, bool] = {}
+        for node, optional in self._walk(self.children, False):
+            if node.is_leaf:
+                result[node.identifier] = result.get(node.identifier, True) and optional
+        return result
+
     @property
     def leaves(self) -> list[str]:
-        """Every leaf, in tree order."""
-        return [n.identifier for n, _ in self._walk(self.children, False) if n.is_leaf]
+        """Every distinct leaf, in tree order."""
+        return list(self._leaf_optional())
 
     @property
     def optional_leaves(self) -> list[str]:
-        return [n.identifier for n, opt in self._walk(self.children, False) if n.is_leaf and opt]
+        return [leaf for leaf, optional in self._leaf_optional().items() if optional]
 
     @property
     def required_leaves(self) -> list[str]:
-        return [
-            n.identifier for n, opt in self._walk(self.children, False) if n.is_leaf and not opt
-        ]
+        return [leaf for leaf, optional in self._leaf_optional().items() if not optional]
 
     @property
     def units(self) -> list[str]:
         return [n.identifier for n, _ in self._walk(self.children, False) if not n.is_leaf]
+
+    def required_leaves_by_unit(self) -> dict[str, list[str]]:
+        """Each unit (module) with the required leaves anywhere below it."""
+        result: dict[str, list[str]] = {}
+        for unit, optional in self._walk(self.children, False):
+            if not unit.is_leaf:
+                required = set(self.required_leaves)
+                result[unit.identifier] = list(
+                    dict.fromkeys(
+                        n.identifier
+                        for n, _ in self._walk(unit.children, optional)
+                        if n.is_leaf and n.identifier in required
+                    )
+                )
+        return result
 
 
 def nodes_from_json(children: list[dict]) -> tuple[CollectionNode, ...]:

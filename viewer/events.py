@@ -12,6 +12,8 @@ from django.dispatch import Signal
 
 # kwargs: key (viewer.identifiers.ConsumptionKey) - a row of the user reached status 2.
 completion_recorded = Signal()
+# kwargs: key (ConsumptionKey), assessment_ts (datetime) - an attempt at the content was submitted.
+attempt_recorded = Signal()
 
 
 def announce(signal: Signal, **kwargs: Any) -> None:

@@ -35,7 +35,10 @@ class _TreeChecker:
     """Walks a hierarchy, collecting errors in the shape DRF uses (so paths come out right)."""
 
     def __init__(self, collection_id: str | None) -> None:
-        self.seen: set[str] = set()
+        # A leaf may sit under several units (Sunbird's hierarchies do that); a unit may not
+        # repeat, and no id may be both a unit and a leaf.
+        self.units: set[str] = set()
+        self.leaves: set[str] = set()
         self.count = 0
         self.collection_id = collection_id
         self.id_field = IdField()
@@ -69,11 +72,20 @@ class _TreeChecker:
             except serializers.ValidationError as exc:
                 errors["identifier"] = exc.detail
             else:
-                if identifier in self.seen or identifier == self.collection_id:
+                is_unit = bool(node.get("children"))
+                if identifier == self.collection_id:
+                    problem = "is the collection's own id"
+                elif is_unit and identifier in self.units:
+                    problem = "appears twice as a unit"
+                elif identifier in (self.leaves if is_unit else self.units):
+                    problem = "is both a unit and a leaf"
+                else:
+                    problem = None
+                if problem:
                     errors["identifier"] = [
-                        ErrorDetail(f"'{identifier}' appears twice in the tree.", code="invalid")
+                        ErrorDetail(f"'{identifier}' {problem}.", code="invalid")
                     ]
-                self.seen.add(identifier)
+                (self.units if is_unit else self.leaves).add(identifier)
         if "optional" in node:
             try:
                 self.bool_field.to_internal_value(node["optional"])

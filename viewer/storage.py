@@ -20,12 +20,14 @@ BACKENDS: dict[str, dict[str, str]] = {
         "consumption": "consumption.repositories.sql.SqlConsumptionRepository",
         "attempts": "assessments.repositories.sql.SqlAttemptRepository",
         "enrolments": "summaries.repositories.sql.SqlEnrolmentRepository",
+        "aggregates": "summaries.repositories.sql.SqlAggregateRepository",
         "status_map": "viewer.statusmap.StoreStatusMap",
     },
     "cassandra": {
         "consumption": "consumption.repositories.cassandra.CassandraConsumptionRepository",
         "attempts": "assessments.repositories.cassandra.CassandraAttemptRepository",
         "enrolments": "summaries.repositories.cassandra.CassandraEnrolmentRepository",
+        "aggregates": "summaries.repositories.cassandra.CassandraAggregateRepository",
         "status_map": "viewer.statusmap.RedisStatusMap",
     },
 }

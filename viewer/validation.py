@@ -28,7 +28,12 @@ def _flatten(detail: Any, path: str) -> list[tuple[str, ErrorDetail]]:
     if isinstance(detail, Mapping):
         out: list[tuple[str, ErrorDetail]] = []
         for key, value in detail.items():
-            child = path if key in ("non_field_errors", "__all__") else f"{path}.{key}"
+            if key in ("non_field_errors", "__all__"):
+                child = path
+            elif isinstance(key, int):  # DRF reports a list's errors keyed by index
+                child = f"{path}[{key}]"
+            else:
+                child = f"{path}.{key}"
             out.extend(_flatten(value, child))
         return out
     if isinstance(detail, list):

@@ -97,6 +97,9 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+MEDIA_ROOT = env.str("VIEWER_MEDIA_ROOT", default=str(BASE_DIR / ".local" / "media"))
+# Seconds a summary download link stays valid.
+VIEWER_DOWNLOAD_LINK_SECONDS = env.int("VIEWER_DOWNLOAD_LINK_SECONDS", default=900)
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
@@ -169,6 +172,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "summaries-sweep": {"task": "summaries.sweep", "schedule": 60.0},
+}
+# collection.completed events: JSON list of URLs, each POSTed once per completed enrolment,
+# signed (X-Viewer-Signature: sha256=HMAC of the body with VIEWER_WEBHOOK_SECRET).
+VIEWER_COMPLETION_WEBHOOKS: list[str] = env.json("VIEWER_COMPLETION_WEBHOOKS", default=[])
+VIEWER_WEBHOOK_SECRET = env.str("VIEWER_WEBHOOK_SECRET", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -180,6 +190,8 @@ REST_FRAMEWORK = {
         "viewer.throttling.AnonThrottle",
     ],
     "UNAUTHENTICATED_USER": None,
+    # ?format= is the summary download's own parameter, not DRF's renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
     "EXCEPTION_HANDLER": "viewer.exceptions.envelope_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

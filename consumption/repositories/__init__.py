@@ -63,6 +63,9 @@ class ConsumptionRepository(Protocol):
         Raises: StoreUnavailableError when it cannot complete; then nothing changed.
         """
 
+    def delete_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> None:
+        """Delete rows of one user (a summary delete)."""
+
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
 

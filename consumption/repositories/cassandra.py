@@ -49,6 +49,7 @@ MOVE_RAISE = (
     f"UPDATE {TABLE} SET status = ?, progress = ?, last_completed_time = ?, "
     f"last_updated_time = ?, provenance = ? WHERE {KEY_WHERE} IF status = ?"
 )
+DELETE_ROW = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF EXISTS"
 # Any write to a row changes last_updated_time: a source changed since it was read is detected.
 MOVE_DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF last_updated_time = ?"
 # Rounds of a move that keeps meeting concurrent changes before it gives up (nothing written).
@@ -283,6 +284,9 @@ class CassandraConsumptionRepository:
                 )
             statements.append((MOVE_DELETE, (*_key_params(source.key), source.last_updated_time)))
         return statements
+
+    def delete_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> None:
+        cql.execute_many(DELETE_ROW, [_key_params(key) for key in keys])
 
     def ping(self) -> None:
         cql.ping()

@@ -237,6 +237,11 @@ class SqlConsumptionRepository:
                     f"DELETE FROM {self.table} WHERE {KEY_WHERE}", _key_params(source.key)
                 )
 
+    def delete_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for key in keys:
+                cursor.execute(f"DELETE FROM {self.table} WHERE {KEY_WHERE}", _key_params(key))
+
     def ping(self) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

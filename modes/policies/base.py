@@ -116,6 +116,15 @@ class TrackingPolicy(ABC):
             for leaf in collection.leaves
         ]
 
+    def affected_enrolments(self, *, key: ConsumptionKey, port: CarryPort) -> list[EnrolmentRef]:
+        """The active enrolments whose summary a change of row ``key`` affects: by default the
+        one the row is keyed under."""
+        return [
+            e
+            for e in port.active_enrolments(key.user_id)
+            if (e.collection_id, e.context_id) == (key.collection_id, key.context_id)
+        ]
+
     def on_enrol(
         self, *, enrolment: EnrolmentRef, port: CarryPort, at: datetime
     ) -> list[ConsumptionKey]:

@@ -2,7 +2,7 @@
 
 from viewer.identifiers import ConsumptionKey, ViewTarget
 
-from .base import TrackingPolicy
+from .base import CarryPort, EnrolmentRef, TrackingPolicy
 
 
 class CollectionPolicy(TrackingPolicy):
@@ -20,3 +20,9 @@ class CollectionPolicy(TrackingPolicy):
             context_id=collection_id,
             content_id=target.content_id,
         )
+
+    def affected_enrolments(self, *, key: ConsumptionKey, port: CarryPort) -> list[EnrolmentRef]:
+        """Every active enrolment of the user in the collection, whatever its context."""
+        return [
+            e for e in port.active_enrolments(key.user_id) if e.collection_id == key.collection_id
+        ]

@@ -3,7 +3,7 @@
 from viewer.catalogue import Collection
 from viewer.identifiers import ConsumptionKey, ViewTarget
 
-from .base import TrackingPolicy
+from .base import CarryPort, EnrolmentRef, TrackingPolicy
 
 
 class ContentPolicy(TrackingPolicy):
@@ -19,3 +19,12 @@ class ContentPolicy(TrackingPolicy):
 
     def read_contents(self, collection: Collection | None) -> list[str] | None:
         return [] if collection is None else collection.leaves
+
+    def affected_enrolments(self, *, key: ConsumptionKey, port: CarryPort) -> list[EnrolmentRef]:
+        """Every active enrolment whose collection contains the content."""
+        result = []
+        for enrolment in port.active_enrolments(key.user_id):
+            collection = port.collection(enrolment.collection_id)
+            if collection is not None and key.content_id in collection.leaves:
+                result.append(enrolment)
+        return result

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from viewer import storage
 
-from ..domain import Enrolment
+from ..domain import Aggregate, Enrolment, StoredAggregate
 
 
 class EnrolmentRepository(Protocol):
@@ -19,6 +19,38 @@ class EnrolmentRepository(Protocol):
         """Create the enrolment (enrolled ``at``), or make an existing one active again."""
 
     def deactivate(self, *, user_id: str, collection_id: str, context_id: str) -> None: ...
+
+    def record_progress(
+        self,
+        *,
+        user_id: str,
+        collection_id: str,
+        context_id: str,
+        progress: int,
+        status: int,
+        completed_on: datetime | None,
+    ) -> bool:
+        """Write progress, status and completedOn unless the enrolment is already complete
+        (completion is terminal). True when this write completed it."""
+
+    def delete(self, *, user_id: str, collection_id: str, context_id: str) -> None: ...
+
+
+class AggregateRepository(Protocol):
+    def save(self, *, aggregate: Aggregate) -> None:
+        """Write the collection row (content status written whole) and one row per unit."""
+
+    def get(
+        self, *, user_id: str, collection_id: str, context_id: str
+    ) -> StoredAggregate | None: ...
+
+    def delete(
+        self, *, user_id: str, collection_id: str, context_id: str, unit_ids: list[str]
+    ) -> None: ...
+
+
+def aggregate_repository() -> AggregateRepository:
+    return storage.component("aggregates")  # type: ignore[no-any-return,unused-ignore]
 
 
 def enrolment_repository() -> EnrolmentRepository:

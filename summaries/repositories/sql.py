@@ -1,13 +1,16 @@
 """user_enrolments on the relational database (not a hot path: the ORM is used)."""
 
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from viewer import timeutil
 
-from ..domain import Enrolment
-from ..models import EnrolmentRecord
+from ..domain import Aggregate, Enrolment, StoredAggregate
+from ..models import ActivityAggRecord, EnrolmentRecord
+
+COURSE = "Course"
 
 
 def _to_domain(record: EnrolmentRecord) -> Enrolment:
@@ -55,3 +58,80 @@ class SqlEnrolmentRepository:
         EnrolmentRecord.objects.filter(
             user_id=user_id, collection_id=collection_id, context_id=context_id
         ).update(active=False, last_updated_time=timeutil.now())
+
+    def record_progress(
+        self,
+        *,
+        user_id: str,
+        collection_id: str,
+        context_id: str,
+        progress: int,
+        status: int,
+        completed_on: datetime | None,
+    ) -> bool:
+        changed = EnrolmentRecord.objects.filter(
+            user_id=user_id, collection_id=collection_id, context_id=context_id, status__lt=2
+        ).update(
+            progress=progress,
+            status=status,
+            completed_on=completed_on,
+            last_updated_time=timeutil.now(),
+        )
+        return bool(changed) and status == 2
+
+    def delete(self, *, user_id: str, collection_id: str, context_id: str) -> None:
+        EnrolmentRecord.objects.filter(
+            user_id=user_id, collection_id=collection_id, context_id=context_id
+        ).delete()
+
+
+class SqlAggregateRepository:
+    def save(self, *, aggregate: Aggregate) -> None:
+        key: dict[str, Any] = {"user_id": aggregate.user_id, "context_id": aggregate.context_id}
+        at = aggregate.computed_at or timeutil.now()
+        with transaction.atomic():
+            ActivityAggRecord.objects.update_or_create(
+                activity_type=COURSE,
+                activity_id=aggregate.collection_id,
+                **key,
+                defaults={
+                    "agg": {"completedCount": aggregate.completed_count},
+                    "aggregates": aggregate.aggregates(),
+                    "content_status": aggregate.content_status,
+                    "agg_last_updated": at,
+                },
+            )
+            for unit, count in aggregate.unit_counts.items():
+                ActivityAggRecord.objects.update_or_create(
+                    activity_type=COURSE,
+                    activity_id=unit,
+                    **key,
+                    defaults={
+                        "agg": {"completedCount": count},
+                        "aggregates": {"completedCount": float(count)},
+                        "content_status": None,
+                        "agg_last_updated": at,
+                    },
+                )
+
+    def get(self, *, user_id: str, collection_id: str, context_id: str) -> StoredAggregate | None:
+        record = ActivityAggRecord.objects.filter(
+            activity_type=COURSE, activity_id=collection_id, user_id=user_id, context_id=context_id
+        ).first()
+        if record is None:
+            return None
+        return StoredAggregate(
+            content_status=dict(record.content_status or {}),
+            aggregates={**{k: float(v) for k, v in record.agg.items()}, **record.aggregates},
+            last_updated=record.agg_last_updated,
+        )
+
+    def delete(
+        self, *, user_id: str, collection_id: str, context_id: str, unit_ids: list[str]
+    ) -> None:
+        ActivityAggRecord.objects.filter(
+            activity_type=COURSE,
+            activity_id__in=[collection_id, *unit_ids],
+            user_id=user_id,
+            context_id=context_id,
+        ).delete()

@@ -81,16 +81,28 @@ BAD_TREES = [
         "request.children[0].kind: Unknown field.",
     ),
     (
-        "duplicate node",
+        "duplicate unit",
         {
             "name": "n",
             "children": [
                 {"identifier": "u", "children": [{"identifier": "a"}]},
-                {"identifier": "a"},
+                {"identifier": "u", "children": [{"identifier": "b"}]},
             ],
         },
         "INVALID_PARAMETER",
-        "request.children[1].identifier: 'a' appears twice",
+        "request.children[1].identifier: 'u' appears twice as a unit",
+    ),
+    (
+        "unit and leaf",
+        {
+            "name": "n",
+            "children": [
+                {"identifier": "u", "children": [{"identifier": "a"}]},
+                {"identifier": "u"},
+            ],
+        },
+        "INVALID_PARAMETER",
+        "request.children[1].identifier: 'u' is both a unit and a leaf",
     ),
     (
         "nested bad id",
@@ -113,7 +125,7 @@ BAD_TREES = [
         "node is the collection",
         {"name": "n", "children": [{"identifier": "C1"}]},
         "INVALID_PARAMETER",
-        "appears twice",
+        "is the collection's own id",
     ),
 ]
 
@@ -219,11 +231,11 @@ def test_admin_collection_form_validates_like_the_api(api: Api) -> None:
             "name": "Maths",
             "description": "",
             "logo": "",
-            "children": '[{"identifier": "a"}, {"identifier": "a"}]',
+            "children": '[{"identifier": "a", "children": [{"identifier": "a"}]}]',
         },
     )
     assert response.status_code == 200  # the form is shown again with the error
-    assert b"appears twice" in response.content
+    assert b"is both a unit and a leaf" in response.content
     response = api.client.post(
         "/admin/viewer/collectionrecord/add/",
         {
@@ -236,3 +248,14 @@ def test_admin_collection_form_validates_like_the_api(api: Api) -> None:
     )
     assert response.status_code == 302
     assert api.ok("GET", "/v1/collection/C1")["collection"]["leafNodes"] == ["a", "b"]
+
+
+def test_collection_leaf_under_several_units_counts_once(api: Api) -> None:
+    tree = [
+        {"identifier": "unit1", "children": [{"identifier": "C299"}]},
+        {"identifier": "unit2", "children": [{"identifier": "C300"}]},
+        {"identifier": "unit3", "children": [{"identifier": "C301"}, {"identifier": "C300"}]},
+    ]
+    collection = api.ok("PUT", "/v1/collection/course", {"name": "c", "children": tree})
+    assert collection["collection"]["leafNodes"] == ["C299", "C300", "C301"]
+    assert collection["collection"]["leafNodesCount"] == 3

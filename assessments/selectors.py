@@ -1,0 +1,65 @@
+"""Assessment reads: the attempts of a (collection, context), and the best one per content."""
+
+from dataclasses import dataclass
+
+from modes.selectors import active_policy
+from viewer.catalogue import Collection
+from viewer.errors import NotFoundError
+from viewer.identifiers import ViewTarget
+from viewer.selectors import collection_get
+
+from .domain import Attempt, BestScore, best_of
+from .repositories import attempt_repository
+
+
+@dataclass(frozen=True)
+class AttemptReport:
+    attempts: list[Attempt]
+    best: dict[str, BestScore]
+
+
+def _catalogued(collection_id: str) -> Collection | None:
+    try:
+        return collection_get(identifier=collection_id)
+    except NotFoundError:
+        return None
+
+
+def _scopes(
+    *, user_id: str, collection_id: str, context_id: str, content_id: str | None
+) -> list[tuple[str, str, str | None]]:
+    """The (collection, context, content or every content) scopes to read, per the mode."""
+    policy = active_policy()
+    if content_id is not None:
+        key = policy.key(ViewTarget(user_id, content_id, collection_id, context_id))
+        return [(key.collection_id, key.context_id, key.content_id)]
+    listed = policy.read_contents(_catalogued(collection_id))
+    if listed is None:
+        scope = policy.scope(user_id=user_id, collection_id=collection_id, context_id=context_id)
+        return [(scope.collection_id, scope.context_id, None)]
+    keys = dict.fromkeys(
+        policy.key(ViewTarget(user_id, content, collection_id, context_id)) for content in listed
+    )
+    return [(key.collection_id, key.context_id, key.content_id) for key in keys]
+
+
+def attempt_read(
+    *, user_id: str, collection_id: str, context_id: str, content_id: str | None = None
+) -> AttemptReport:
+    """The user's attempts in a (collection, context) (at one content when given), ordered by
+    content and time, with the best attempt per content."""
+    repository = attempt_repository()
+    attempts = [
+        attempt
+        for collection, context, content in _scopes(
+            user_id=user_id,
+            collection_id=collection_id,
+            context_id=context_id,
+            content_id=content_id,
+        )
+        for attempt in repository.list_scope(
+            user_id=user_id, collection_id=collection, context_id=context, content_id=content
+        )
+    ]
+    attempts.sort(key=lambda a: (a.key.content_id, a.assessment_ts, a.attempt_id))
+    return AttemptReport(attempts=attempts, best=best_of(attempts))
