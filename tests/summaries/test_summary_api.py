@@ -130,3 +130,39 @@ def test_summary_download_link_really_downloads(
             assert api.client.get(url).status_code == 403  # expired
     status, err, _ = error_of(api.get(f"/v1/summary/download/{USER}?format=xml"))
     assert (status, err) == (400, "INVALID_PARAMETER")
+
+
+def test_summary_shows_the_best_score_of_each_assessment(api: Api, maths_catalogue: None) -> None:
+    enrol(api, C1, "batch-1")
+
+    def submit(attempt: str, ts: int, scores: list[float]) -> None:
+        events = [
+            {
+                "eid": "ASSESS",
+                "ets": ts,
+                "edata": {"item": {"id": f"q{i}", "maxscore": 1}, "score": score},
+            }
+            for i, score in enumerate(scores)
+        ]
+        api.ok(
+            "POST",
+            "/v1/assessment/submit",
+            {
+                "userId": USER,
+                "contentId": "TDA",
+                "collectionId": C1,
+                "contextId": "batch-1",
+                "attemptId": attempt,
+                "assessmentTs": ts,
+                "events": events,
+            },
+        )
+
+    submit("a1", 1_780_000_000_000, [1.0, 1.0, 0.0])
+    submit("a2", 1_780_000_100_000, [1.0, 0.33, 0.0])
+    summary = api.ok(
+        "POST", "/v1/summary/read", {"userId": USER, "collectionId": C1, "contextId": "batch-1"}
+    )["summary"]
+    assert summary["assessmentStatus"] == {"TDA": {"score": 2.0, "max_score": 3.0}}
+    assert summary["contentStatus"]["TDA"] == 2  # an assessment completes the content
+    assert summary["progress"] == 33
