@@ -1,6 +1,7 @@
 """The enrolment repository: the only code that touches user_enrolments. Reads take the
 partition key (the user id); writes are idempotent."""
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +15,9 @@ class EnrolmentRepository(Protocol):
 
     def list_for_user(self, *, user_id: str) -> list[Enrolment]:
         """Every enrolment of the user, active or not."""
+
+    def user_ids(self) -> Iterator[str]:
+        """Every user with an enrolment (a full scan: operations only, never a request)."""
 
     def activate(self, *, user_id: str, collection_id: str, context_id: str, at: datetime) -> None:
         """Create the enrolment (enrolled ``at``), or make an existing one active again."""

@@ -1,5 +1,6 @@
 """user_enrolments on Apache Cassandra (prepared statements; LWT for the create-or-activate)."""
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ SELECT_ONE = (
     f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ? AND collectionid = ? AND contextid = ?"
 )
 SELECT_USER = f"SELECT {COLUMNS} FROM {TABLE} WHERE userid = ?"
+SELECT_USERS = f"SELECT DISTINCT userid FROM {TABLE}"
 CREATE = (
     f"INSERT INTO {TABLE} (userid, collectionid, contextid, active, enrolled_date, status, "
     "progress, last_updated_time) VALUES (?, ?, ?, true, ?, 0, 0, ?) IF NOT EXISTS"
@@ -70,6 +72,10 @@ class CassandraEnrolmentRepository:
 
     def list_for_user(self, *, user_id: str) -> list[Enrolment]:
         return [_to_domain(row) for row in cql.execute(SELECT_USER, (user_id,))]
+
+    def user_ids(self) -> Iterator[str]:
+        for row in cql.execute(SELECT_USERS, ()):  # the driver pages through the table
+            yield row["userid"]
 
     def activate(self, *, user_id: str, collection_id: str, context_id: str, at: datetime) -> None:
         now = timeutil.now()

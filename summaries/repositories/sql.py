@@ -1,5 +1,6 @@
 """user_enrolments on the relational database (not a hot path: the ORM is used)."""
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,10 @@ class SqlEnrolmentRepository:
             "collection_id", "context_id"
         )
         return [_to_domain(r) for r in records]
+
+    def user_ids(self) -> Iterator[str]:
+        users = EnrolmentRecord.objects.values_list("user_id", flat=True).distinct()
+        yield from users.order_by("user_id").iterator()
 
     def activate(self, *, user_id: str, collection_id: str, context_id: str, at: datetime) -> None:
         key = {"user_id": user_id, "collection_id": collection_id, "context_id": context_id}

@@ -197,3 +197,25 @@ def test_recompute_without_enrolment_does_nothing(api: Api, maths_catalogue: Non
         aggregate_repository().get(user_id=USER, collection_id="class-1-maths", context_id="b")
         is None
     )
+
+
+def test_recompute_summaries_command_repairs_a_stale_summary(
+    api: Api, maths_catalogue: None
+) -> None:
+    import io
+
+    from django.core.management import call_command
+
+    enrol(api, "class-1-maths", "batch-1")
+    complete(api, "SDA", "class-1-maths", "batch-1")
+    aggregate_repository().delete(
+        user_id=USER, collection_id="class-1-maths", context_id="batch-1", unit_ids=[]
+    )
+    for args in ([], ["--user", USER], ["--collection", "class-1-maths"]):
+        out = io.StringIO()
+        call_command("recompute_summaries", *args, stdout=out, stderr=io.StringIO())
+        assert out.getvalue().strip() == "recomputed 1 of 1 enrolment(s)"
+    stored = aggregate_repository().get(
+        user_id=USER, collection_id="class-1-maths", context_id="batch-1"
+    )
+    assert stored is not None and stored.content_status["SDA"] == 2
