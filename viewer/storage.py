@@ -42,11 +42,30 @@ PROBES: dict[str, dict[str, str]] = {
 
 
 def readiness_probes() -> dict[str, Callable[[], None]]:
-    """Name -> probe (raises when down) of every store the configuration uses."""
+    """Name -> probe (raises when down) of every dependency the configuration uses: the
+    stores, and with a broker configured the broker and at least one live worker."""
     probes: dict[str, Callable[[], None]] = {"database": connection.ensure_connection}
     for name, component_name in PROBES[settings.VIEWER_STORE].items():
         probes[name] = component(component_name).ping
+    if settings.CELERY_BROKER_URL:
+        probes["broker"] = _broker_probe
+        probes["worker"] = _worker_probe
     return probes
+
+
+def _broker_probe() -> None:
+    from celery import current_app
+
+    with current_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+
+
+def _worker_probe() -> None:
+    from celery import current_app
+
+    _broker_probe()  # no broker, no worker: answer at once instead of retrying to connect
+    if not current_app.control.ping(timeout=1.0):
+        raise RuntimeError("no Celery worker answered")
 
 
 def backend_names() -> list[str]:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.conf import settings
 from django.db import OperationalError, connection
+from django.test import override_settings
 
 from consumption.repositories import consumption_repository
 from tests.conftest import Api, error_of
@@ -291,3 +292,19 @@ def test_ready_answers_503_naming_the_dependency_down(
     assert "database" in body["params"]["errmsg"]
     database = next(c for c in body["result"]["checks"] if c["name"] == "database")
     assert database == {**database, "status": "down", "error": "OperationalError"}
+
+
+def test_ready_checks_the_broker_and_a_worker_when_a_broker_is_configured(api: Api) -> None:
+    from celery import current_app
+
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
+        old = current_app.conf.broker_url
+        current_app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+        try:
+            status, body = api.get("/ready")
+        finally:
+            current_app.conf.broker_url = old
+    checks = {c["name"]: c["status"] for c in body["result"]["checks"]}
+    assert status == 503
+    assert (checks["broker"], checks["worker"]) == ("down", "down")
+    assert "broker" in body["params"]["errmsg"]
