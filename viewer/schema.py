@@ -136,7 +136,19 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 def add_error_catalogue(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """drf-spectacular postprocessing hook: the error-code table in the API description."""
+    """drf-spectacular postprocessing hook: the error-code table in the API description, the
+    strictness the validation enforces (no unknown fields in request bodies), and the id rules
+    of path parameters."""
+    from .validation import ID_SCHEMA
+
     info = result.setdefault("info", {})
     info["description"] = f"{info.get('description', '')}\n\n{ERROR_CODES_DESCRIPTION}"
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and not name.startswith("RequestParams"):
+            component.setdefault("additionalProperties", False)
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path":
+                    parameter["schema"] = dict(ID_SCHEMA)
     return result

@@ -75,7 +75,11 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
-@extend_schema_field({"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH})
+ID_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"  # no control characters (Unicode Cc)
+ID_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN}
+
+
+@extend_schema_field(ID_SCHEMA)
 class IdField(serializers.Field):
     """An identifier: a non-empty string of at most 256 characters, no control characters."""
 
@@ -208,10 +212,10 @@ class JsonObjectField(serializers.Field):
 @extend_schema_field(
     {
         "oneOf": [
-            {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+            ID_SCHEMA,
             {
                 "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH},
+                "items": ID_SCHEMA,
                 "minItems": 1,
                 "maxItems": 1000,
             },
