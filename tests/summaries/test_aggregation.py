@@ -219,3 +219,25 @@ def test_recompute_summaries_command_repairs_a_stale_summary(
         user_id=USER, collection_id="class-1-maths", context_id="batch-1"
     )
     assert stored is not None and stored.content_status["SDA"] == 2
+
+
+def test_completion_follow_up_failing_in_the_request_goes_to_the_workers(
+    api: Api, maths_catalogue: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from summaries import receivers, services
+
+    calls: list[str] = []
+    real = services.completion_followup
+
+    def flaky(**kwargs: Any) -> Any:
+        calls.append("call")
+        if len(calls) == 1:
+            raise ConnectionError("redis went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(receivers, "completion_followup", flaky)
+    monkeypatch.setattr("summaries.tasks.completion_followup", flaky)
+    enrol(api, "class-1-maths", "batch-1")
+    complete(api, "SDA", "class-1-maths", "batch-1")  # the write answers 200 regardless
+    assert len(calls) == 2
+    assert _enrolment().progress == 33
