@@ -7,6 +7,7 @@ that forked after it had already connected (Celery's ``worker_process_init``).
 """
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 ALIAS = "cassandra"
 
 _prepared: dict[str, Any] = {}
+_session: Any = None
+_connect_lock = threading.Lock()
 
 
 def _unavailable_types() -> tuple[type[BaseException], ...]:
@@ -53,9 +56,16 @@ def store_errors() -> Iterator[None]:
 
 
 def session() -> Any:
-    from cassandra.cqlengine import connection
+    """The process's session, connected on first use. The first use is serialized: the driver's
+    lazy connect is not thread-safe (concurrent first calls could get no session)."""
+    global _session
+    if _session is None:
+        with _connect_lock:
+            if _session is None:
+                from cassandra.cqlengine import connection
 
-    return connection.get_session(connection=ALIAS)
+                _session = connection.get_session(connection=ALIAS)
+    return _session
 
 
 def keyspace() -> str:
@@ -130,7 +140,9 @@ def reconnect() -> None:
     """Drop the sessions inherited from a parent process; the next use connects anew."""
     from django.db import connections
 
+    global _session
     _prepared.clear()
+    _session = None
     if ALIAS in settings.DATABASES:
         wrapper: Any = connections[ALIAS]  # django-cassandra-engine's DatabaseWrapper
         wrapper.reconnect()
