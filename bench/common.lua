@@ -2,7 +2,8 @@
 -- and once in the main state).
 --
 -- * Identifiers must match bench/seed.py: users user-000000.., contents do_2137..000000.., one
---   collection and one context (batch). Script arguments (after `--`): USERS CONTENTS.
+--   collection and one context (batch). Script arguments (after `--`): USERS CONTENTS [TOKEN];
+--   with a TOKEN every request carries "Authorization: Bearer TOKEN".
 -- * Each thread pre-builds one request per seeded (user, content) key, starting at a different
 --   offset, and sends them in rotation: consecutive requests hit different users' rows and wrk
 --   spends no CPU formatting bodies while measuring (it shares the two cores with the server).
@@ -49,6 +50,7 @@ function init(args)
   local n = users * contents
   local offset = ((thread_id or 0) * math.floor(n / 2) + (thread_id or 0)) % n
   local headers = { ["Content-Type"] = "application/json", ["Accept"] = "application/json" }
+  if args[3] and args[3] ~= "" then headers["Authorization"] = "Bearer " .. args[3] end
   for i = 0, n - 1 do
     local k = (offset + i) % n
     local u = k % users

@@ -41,7 +41,7 @@ def body(kind: str, k: int, users: int, contents: int) -> bytes:
     ).encode()
 
 
-def call(app: Callable[..., Iterable[bytes]], path: str, data: bytes) -> str:
+def call(app: Callable[..., Iterable[bytes]], path: str, data: bytes, token: str = "") -> str:
     status: list[str] = []
 
     def start_response(s: str, headers: Any, exc_info: Any = None) -> None:
@@ -66,6 +66,8 @@ def call(app: Callable[..., Iterable[bytes]], path: str, data: bytes) -> str:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    if token:
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     result = app(environ, start_response)
     b"".join(result)
     close = getattr(result, "close", None)
@@ -90,15 +92,18 @@ def main(argv: list[str]) -> int:
     from bench.seed import seed
 
     seed(users, contents)
+    from viewer.auth import issue
+
+    token = issue(user_id="bench-service", role="service")  # as bench/run.sh sends
     path, shape = BODIES[kind]
     bodies = [body(shape, k, users, contents) for k in range(n)]
     for data in bodies[:200]:  # warm-up
-        assert call(app, path, data).startswith("200"), call(app, path, data)
+        assert call(app, path, data, token).startswith("200"), call(app, path, data, token)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
     for data in bodies:
-        call(app, path, data)
+        call(app, path, data, token)
     profiler.disable()
     elapsed = time.perf_counter() - started
     print(f"{kind}: {n} requests, {elapsed / n * 1e3:.3f} ms each under cProfile")

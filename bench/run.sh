@@ -13,8 +13,23 @@
 # Settings (environment): BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (16), BENCH_THREADS
 # (2), BENCH_RUNS (3), BENCH_WARMUP (s, 2), BENCH_USERS (1000), BENCH_CONTENTS (4),
 # BENCH_WORKERS (2), VIEWER_STORE (sql), BENCH_DATABASE_QUERY (none; experiments only),
-# BENCH_IDLE_WAIT (s, 30), BENCH_MAX_OTHER_LOAD (% of CPU, 10), BENCH_MAX_RETRIES (2).
-# The table goes to stdout and bench/results/latest.txt.
+# BENCH_WORKER_CLASS (sync) and BENCH_WORKER_THREADS (1) (gthread: experiments only),
+# BENCH_IDLE_WAIT (s, 30), BENCH_MAX_OTHER_LOAD (% of CPU, 10), BENCH_MAX_RETRIES (2),
+# BENCH_CODE (worktree; head = run the committed HEAD, exported into the temporary directory, with
+# this work tree's bench/: other people's unfinished edits neither break nor colour the run).
+# The table goes to stdout and bench/results/latest.txt. Authentication is on as in production:
+# every request carries a bearer token with the service role (bench/settings.py has the secret).
+#
+# VIEWER_STORE=cassandra bench/run.sh (or bench/run_cassandra.sh): the same on Cassandra + Redis.
+# bench/cassandra.sh starts both through scripts/ (a private node and Redis by default: see
+# BENCH_STORES there; stopped at the end), measures Cassandra's start-up (cold and warm), syncs
+# the schema into a fresh keyspace (BENCH_KEYSPACE, viewer_bench) and seeds it through the
+# service. Beside bare, update and read, the raw stores run interleaved at wrk's concurrency
+# (bench/raw_cassandra.py): lwt (view/update's conditional UPDATE through the driver), select
+# (view/read's partition slice) and hgetall (Redis HGETALL of the content-status hash);
+# BENCH_RAW lists which (default "lwt select hgetall"). The report compares view/update with the
+# raw LWT (target >= 0.40) and view/read with the raw HGETALL and SELECT; it goes to
+# bench/results/latest-cassandra.txt (raw runs in raw-cassandra/).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +43,8 @@ export BENCH_WARMUP="${BENCH_WARMUP:-2}"
 export BENCH_USERS="${BENCH_USERS:-1000}"
 export BENCH_CONTENTS="${BENCH_CONTENTS:-4}"
 export BENCH_WORKERS="${BENCH_WORKERS:-2}"
+export BENCH_WORKER_CLASS="${BENCH_WORKER_CLASS:-sync}"
+export BENCH_WORKER_THREADS="${BENCH_WORKER_THREADS:-1}"
 export BENCH_MAX_OTHER_LOAD="${BENCH_MAX_OTHER_LOAD:-10}"
 export BENCH_MAX_RETRIES="${BENCH_MAX_RETRIES:-2}"
 export VIEWER_STORE="${VIEWER_STORE:-sql}"
@@ -38,8 +55,27 @@ PY="$ROOT/.venv/bin/python"
 GUNICORN="$ROOT/.venv/bin/gunicorn"
 RESULTS="$ROOT/bench/results"
 RAW="$RESULTS/raw"
+REPORT="$RESULTS/latest.txt"
+SERVER_LOG="$RESULTS/gunicorn.log"
 ENDPOINTS=(bare update read)
 declare -A PATHS=([bare]=/bench/bare [update]=/v1/view/update [read]=/v1/view/read)
+case "$VIEWER_STORE" in
+    sql) ;;
+    cassandra)
+        RAW="$RESULTS/raw-cassandra"
+        REPORT="$RESULTS/latest-cassandra.txt"
+        SERVER_LOG="$RESULTS/gunicorn-cassandra.log"
+        export BENCH_RAW="${BENCH_RAW:-lwt select hgetall}"
+        # Each API endpoint followed by the raw store it is compared with.
+        ENDPOINTS=()
+        for name in bare update lwt read select hgetall; do
+            if [[ -n "${PATHS[$name]:-}" || " $BENCH_RAW " == *" $name "* ]]; then
+                ENDPOINTS+=("$name")
+            fi
+        done
+        ;;
+    *) echo "bench/run.sh: VIEWER_STORE must be sql or cassandra, not '$VIEWER_STORE'" >&2; exit 2 ;;
+esac
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -61,6 +97,23 @@ command -v timeout >/dev/null || die "coreutils 'timeout' is missing"
 # --- a fresh database, seeded ----------------------------------------------------------------
 TMP="$(mktemp -d /tmp/viewer-bench.XXXXXX)"
 GUNICORN_PID=""
+CODE="$ROOT"  # the code under test; bench/results, scripts/ and .venv stay in ROOT
+case "${BENCH_CODE:-worktree}" in
+    worktree) ;;
+    head)
+        CODE="$TMP/code"
+        mkdir -p "$CODE"
+        git -C "$ROOT" archive HEAD | tar -x -C "$CODE"
+        rm -rf "$CODE/bench"
+        tar -C "$ROOT" --exclude=bench/results --exclude=__pycache__ -c bench | tar -x -C "$CODE"
+        cd "$CODE"
+        ;;
+    *) echo "bench/run.sh: BENCH_CODE must be worktree or head" >&2; exit 2 ;;
+esac
+if [[ "$VIEWER_STORE" == cassandra ]]; then
+    # shellcheck source=bench/cassandra.sh
+    source "$ROOT/bench/cassandra.sh"
+fi
 
 stop_server() {
     [[ -n "$GUNICORN_PID" ]] || return 0
@@ -88,7 +141,8 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     stop_server
-    if [[ -f "$TMP/gunicorn.log" ]]; then cp "$TMP/gunicorn.log" "$RESULTS/gunicorn.log"; fi
+    if [[ -f "$TMP/gunicorn.log" ]]; then cp "$TMP/gunicorn.log" "$SERVER_LOG"; fi
+    if [[ "$VIEWER_STORE" == cassandra ]]; then stores_stop; fi
     if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]]; then log "kept $TMP"; else rm -rf "$TMP"; fi
     exit "$status"
 }
@@ -97,7 +151,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 mkdir -p "$RESULTS"
-rm -rf "$RAW" "$RESULTS/gunicorn.log"
+rm -rf "$RAW" "$SERVER_LOG"
 mkdir -p "$RAW"
 
 export DJANGO_SETTINGS_MODULE=bench.settings
@@ -107,18 +161,30 @@ export DATABASE_URL="sqlite:///$TMP/bench.sqlite3${BENCH_DATABASE_QUERY:+?$BENCH
 export PYTHONDONTWRITEBYTECODE=1
 
 log "database $DATABASE_URL"
-timeout 120 "$PY" manage.py migrate --noinput -v 0
-timeout 120 "$PY" -m bench.seed seed "$BENCH_USERS" "$BENCH_CONTENTS" >&2
+if [[ "$VIEWER_STORE" == cassandra ]]; then
+    stores_start
+    stores_prepare
+else
+    timeout 120 "$PY" manage.py migrate --noinput -v 0
+    timeout 120 "$PY" -m bench.seed seed "$BENCH_USERS" "$BENCH_CONTENTS" >&2
+fi
+
+# A service token for every request (a backend acting for its users), valid for the whole run.
+BENCH_TOKEN="$(timeout 60 "$PY" manage.py issue_token --user bench-service --role service \
+    --ttl 86400)"
 
 # --- the server ------------------------------------------------------------------------------
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 BASE="http://127.0.0.1:$PORT"
-log "gunicorn on $BASE ($BENCH_WORKERS sync workers)"
+log "gunicorn on $BASE ($BENCH_WORKERS $BENCH_WORKER_CLASS workers x $BENCH_WORKER_THREADS" \
+    "thread(s), VIEWER_STORE=$VIEWER_STORE)"
 "$GUNICORN" config.wsgi:application \
-    --chdir "$ROOT" \
+    --chdir "$CODE" \
     --bind "127.0.0.1:$PORT" \
+    --config "python:bench.gunicorn_conf" \
     --workers "$BENCH_WORKERS" \
-    --worker-class sync \
+    --worker-class "$BENCH_WORKER_CLASS" \
+    --threads "$BENCH_WORKER_THREADS" \
     --timeout 30 \
     --graceful-timeout 5 \
     --error-logfile "$TMP/gunicorn.log" \
@@ -136,13 +202,13 @@ curl -fsS -o /dev/null --max-time 2 "$BASE/health" || die "gunicorn did not answ
 KEY='"userId":"user-000000","collectionId":"do_21369999999999990001","contextId":"01369999999999990001"'
 smoke() {
     local path=$1 body=$2 answer
-    answer="$(curl -sS --max-time 5 -H 'Content-Type: application/json' -d "$body" \
-        -w '\nHTTP %{http_code}' "$BASE$path")"
+    answer="$(curl -sS --max-time 5 -H 'Content-Type: application/json' \
+        -H "Authorization: Bearer $BENCH_TOKEN" -d "$body" -w '\nHTTP %{http_code}' "$BASE$path")"
     [[ "$answer" == *'HTTP 200' && "$answer" == *'"responseCode":"OK"'* ]] \
         || die "smoke test of $path failed: $answer"
 }
 smoke /bench/bare '{"request":{"userId":"u"}}'
-smoke /v1/view/update "{\"request\":{$KEY,\"contentId\":\"do_2137000000000000000000\",\"progress\":1,\"progressDetails\":{\"page\":1}}}"
+smoke /v1/view/update "{\"request\":{$KEY,\"contentId\":\"do_2137000000000000000000\",\"progress\":0,\"progressDetails\":{\"page\":1}}}"
 smoke /v1/view/read "{\"request\":{$KEY,\"contentId\":[\"do_2137000000000000000000\"]}}"
 
 # --- the runs --------------------------------------------------------------------------------
@@ -188,7 +254,10 @@ cpu_marks() {  # BEFORE|AFTER
     printf 'BENCH_SERVER_TICKS_%s %s\n' "$1" "$(server_ticks)"
     printf 'BENCH_SERVER_PIDS_%s %s %s\n' "$1" "$GUNICORN_PID" \
         "$(pgrep -P "$GUNICORN_PID" | tr '\n' ' ' || true)"
-    times >"$TMP/times"  # in this shell: a subshell would not see wrk's times
+    if [[ "$VIEWER_STORE" == cassandra ]]; then  # Cassandra's JVM and Redis: the stores' share
+        printf 'BENCH_STORE_PIDS_%s %s\n' "$1" "$(store_pids)"
+    fi
+    times >"$TMP/times"  # in this shell: a subshell would not see wrk's (or raw runs') times
     printf 'BENCH_TIMES_%s %s\n' "$1" "$(tail -1 "$TMP/times")"
     # Every process: pid, start time, name, parent pid (2: a kernel thread), user + system ticks.
     cat /proc/[0-9]*/stat 2>/dev/null \
@@ -210,14 +279,20 @@ run_wrk() {  # endpoint label seconds: one run, repeated if other processes dist
     done
 }
 
-run_wrk_once() {  # endpoint label seconds
+run_wrk_once() {  # endpoint label seconds (an endpoint without a path is a raw-store run)
     local name=$1 label=$2 seconds=$3 out line
     out="$RAW/$name-$label.txt"
     wait_for_idle
     cpu_marks BEFORE >"$out"
-    if ! timeout -k 5 $((seconds + 30)) wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" \
+    if [[ -z "${PATHS[$name]:-}" ]]; then
+        # In this shell, not a subshell: its CPU shows in `times` like wrk's.
+        if ! run_raw "$name" "$seconds" >>"$out"; then
+            cat "$out" >&2
+            die "raw run failed on $name ($label)"
+        fi
+    elif ! timeout -k 5 $((seconds + 30)) wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" \
         -d"${seconds}s" --latency -s "$ROOT/bench/$name.lua" "$BASE${PATHS[$name]}" \
-        -- "$BENCH_USERS" "$BENCH_CONTENTS" >>"$out" 2>&1; then
+        -- "$BENCH_USERS" "$BENCH_CONTENTS" "$BENCH_TOKEN" >>"$out" 2>&1; then
         cat "$out" >&2
         die "wrk failed on $name ($label)"
     fi
@@ -236,7 +311,8 @@ run_wrk_once() {  # endpoint label seconds
 
 for name in "${ENDPOINTS[@]}"; do
     run_wrk_once "$name" warmup "$BENCH_WARMUP"
-    log "$name body: $(grep -m1 '^BENCH_BODY' "$RAW/$name-warmup.txt" | cut -d' ' -f2-)"
+    log "$name: $(grep -m1 -E '^BENCH_(BODY|STATEMENT|COMMAND)' "$RAW/$name-warmup.txt" \
+        | cut -d' ' -f2-)"
 done
 for run in $(seq "$BENCH_RUNS"); do
     for name in "${ENDPOINTS[@]}"; do run_wrk "$name" "$run" "$BENCH_DURATION"; done
@@ -247,12 +323,16 @@ timeout 60 "$PY" -m bench.seed verify "$BENCH_USERS" "$BENCH_CONTENTS" >&2 \
     || die "the seeded rows are not as expected after the runs"
 
 # --- the report ------------------------------------------------------------------------------
-BENCH_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-if [[ -n "$(git status --porcelain 2>/dev/null)" ]]; then BENCH_GIT="$BENCH_GIT (+ uncommitted changes)"; fi
+BENCH_GIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [[ "$CODE" != "$ROOT" ]]; then
+    BENCH_GIT="$BENCH_GIT (exported HEAD; bench/ from the work tree)"
+elif [[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]]; then
+    BENCH_GIT="$BENCH_GIT (+ uncommitted changes)"
+fi
 WRK_VERSION="$(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2 || true)"
 BENCH_MACHINE="$(nproc) CPUs, $("$PY" -c 'import platform, sqlite3; print(f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}")'), $WRK_VERSION"
 export BENCH_STARTED BENCH_GIT BENCH_MACHINE
 status=0
-"$PY" -m bench.report "$RAW" "$TMP/gunicorn.log" >"$RESULTS/latest.txt" || status=$?
-cat "$RESULTS/latest.txt"
-[[ "$status" == 0 ]] || die "some requests failed: see $RESULTS/latest.txt"
+"$PY" -m bench.report "$RAW" "$TMP/gunicorn.log" >"$REPORT" || status=$?
+cat "$REPORT"
+[[ "$status" == 0 ]] || die "some requests failed: see $REPORT"
