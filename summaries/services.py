@@ -266,7 +266,7 @@ def summary_export(*, user_id: str, file_format: str) -> str:
         content = out.getvalue()
     else:
         content = json.dumps({"userId": user_id, "summary": summaries}, indent=2)
-    name = (
-        f"summaries/{uuid.uuid4().hex}/{get_valid_filename(user_id)}_viewer_summary.{file_format}"
-    )
+    # File names are bounded (255 bytes on most file systems); the folder makes them unique.
+    safe_user = get_valid_filename(user_id)[:100]
+    name = f"summaries/{uuid.uuid4().hex}/{safe_user}_viewer_summary.{file_format}"
     return str(default_storage.save(name, ContentFile(content.encode())))

@@ -37,6 +37,7 @@ After the drain every measured user's summary is checked against the view ends i
 """
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -239,17 +240,37 @@ class Poller(threading.Thread):
 # --- broker / coordination monitoring --------------------------------------------------------
 class Monitor(threading.Thread):
     """Samples the broker's backlog (messages waiting in the ``celery`` list, and messages taken
-    by a worker but not acknowledged) every ``interval``."""
+    by a worker but not acknowledged) every ``interval``, and every second the CPU that processes
+    other than the benchmark's use (the machine is shared: a disturbed run must show)."""
 
-    def __init__(self, broker: Any, interval: float = 0.25) -> None:
+    def __init__(self, broker: Any, groups: dict[str, list[int]], interval: float = 0.25) -> None:
         super().__init__(name="monitor", daemon=True)
         self.broker = broker
+        self.groups = groups
         self.interval = interval
         self.samples: list[tuple[float, int, int]] = []
+        self.others: list[tuple[float, float]] = []  # (at, cores used by others since last)
         self.stopping = threading.Event()
 
+    def sample_others(self, last: tuple[float, float, float] | None) -> tuple[float, float, float]:
+        procs = processes()
+        ours = {p for roots in self.groups.values() for r in roots for p in tree(r, procs)}
+        now, busy = time.monotonic(), machine_cpu()[0]
+        own = sum(procs[p].cpu for p in ours if p in procs)
+        if last is not None and now > last[0]:
+            # Processes of ours that ended in between would count as others: none end mid-run.
+            self.others.append(
+                (now, max(0.0, (busy - last[1]) - (own - last[2])) / (now - last[0]))
+            )
+        return now, busy, own
+
     def run(self) -> None:
+        last, ticks = None, 0
         while not self.stopping.wait(self.interval):
+            if ticks % max(1, round(1 / self.interval)) == 0:
+                with contextlib.suppress(OSError):
+                    last = self.sample_others(last)
+            ticks += 1
             try:
                 pipe = self.broker.pipeline(transaction=False)
                 pipe.llen("celery")
@@ -662,6 +683,9 @@ def report(
     drive_end = t0 + drive_s
     at_drive_end = min(((abs(t - drive_end), w + u) for t, w, u in backlog), default=(0.0, 0))[1]
     span = max(1e-9, phase.drained - t0)
+    foreign = [(t, c) for t, c in monitor.others if t0 < t <= phase.drained]
+    others_mean = sum(c for _, c in foreign) / len(foreign) if foreign else 0.0
+    disturbed = others_mean > 0.10
 
     out = [
         "Aggregation benchmark (bench/aggregation/run.sh), "
@@ -726,12 +750,23 @@ def report(
             f"{poller.queries / span:,.0f} queries/s, {poller.partitions / span:,.0f} partitions/s",
         ],
         ["summaries checked after the drain", "OK" if not problems else f"{len(problems)} BAD"],
+        [
+            "other processes' CPU during the run, mean / max",
+            f"{100 * others_mean:.0f} % / {100 * max((c for _, c in foreign), default=0):.0f} % "
+            "of a core",
+        ],
     ]
     out += table(figures, ["figure", "value"])
     out += [
         "",
         f"TARGET lag p99 <= {TARGET_LAG_P99_S:g} s at {args.rate:g} view ends/s: "
-        + ("MET" if met else "NOT MET"),
+        + ("MET" if met else "NOT MET")
+        + (
+            f"  (DISTURBED: other processes used {100 * others_mean:.0f} % of a core on average; "
+            "see the timeline, rerun on an idle machine)"
+            if disturbed
+            else ""
+        ),
         "",
         "Where a view end's lag goes: the Celery tasks of the measured phase (wait = published ->"
         " began, in the broker; run = began -> ended):",
@@ -796,6 +831,7 @@ def report(
         )
         window_written = sum(1 for r in written if start <= r["e"] < stop)
         window_backlog = max((w + u for t, w, u in backlog if start <= t < stop), default=0)
+        window_others = [c for t, c in foreign if start < t <= stop]
         rows.append(
             [
                 f"{start - t0:.0f}-{stop - t0:.0f} s",
@@ -805,6 +841,7 @@ def report(
                 f"{window_backlog:,}",
                 ms(percentile(window_lags, 50)),
                 ms(percentile(window_lags, 99)),
+                f"{100 * sum(window_others) / max(1, len(window_others)):.0f} %",
             ]
         )
         start = stop
@@ -818,6 +855,7 @@ def report(
             "backlog max",
             "lag p50",
             "lag p99",
+            "others' CPU",
         ],
     )
     if errors:
@@ -924,7 +962,7 @@ def main(argv: list[str]) -> int:
 
     poller = Poller(session, keyspace, args.poll_ms / 1000, args.poll_growth)
     poller.start()
-    monitor = Monitor(broker)
+    monitor = Monitor(broker, groups)
     monitor.start()
     try:
         if args.warmup > 0:

@@ -192,6 +192,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     # ?format= is the summary download's own parameter, not DRF's renderer switch.
     "URL_FORMAT_OVERRIDE": None,
+    # No OPTIONS self-description outside the envelope: OPTIONS is a 405 like any unknown method.
+    "DEFAULT_METADATA_CLASS": None,
     "EXCEPTION_HANDLER": "viewer.exceptions.envelope_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

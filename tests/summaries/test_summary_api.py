@@ -166,3 +166,11 @@ def test_summary_shows_the_best_score_of_each_assessment(api: Api, maths_catalog
     assert summary["assessmentStatus"] == {"TDA": {"score": 2.0, "max_score": 3.0}}
     assert summary["contentStatus"]["TDA"] == 2  # an assessment completes the content
     assert summary["progress"] == 33
+
+
+def test_summary_download_of_a_256_character_user_id(api: Api, tmp_path: Path) -> None:
+    """Found by the schema fuzzer: the file name must stay within file-system limits."""
+    user = "u" * 256
+    with override_settings(MEDIA_ROOT=str(tmp_path)):
+        url = api.ok("GET", f"/v1/summary/download/{user}")["url"]
+        assert api.client.get(url).status_code == 200

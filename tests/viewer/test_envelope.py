@@ -308,3 +308,9 @@ def test_ready_checks_the_broker_and_a_worker_when_a_broker_is_configured(api: A
     assert status == 503
     assert (checks["broker"], checks["worker"]) == ("down", "down")
     assert "broker" in body["params"]["errmsg"]
+
+
+def test_options_is_a_405_in_the_envelope(api: Api) -> None:
+    """Found by schema fuzzing: DRF's OPTIONS self-description bypassed the envelope."""
+    status, err, _ = error_of(api.call("OPTIONS", START))
+    assert (status, err) == (405, "METHOD_NOT_ALLOWED")
