@@ -201,19 +201,21 @@ class Poller(threading.Thread):
     def poll(self, snapshot: dict[str, list[Event]]) -> None:
         users = sorted(snapshot)
         sent = time.monotonic()
+        chunks = [users[i : i + IN_CHUNK] for i in range(0, len(users), IN_CHUNK)]
         futures = [
             self.session.execute_async(
-                self.statement,
-                (COURSE, ids.COLLECTION_ID, users[i : i + IN_CHUNK], ids.CONTEXT_ID),
+                self.statement, (COURSE, ids.COLLECTION_ID, chunk, ids.CONTEXT_ID)
             )
-            for i in range(0, len(users), IN_CHUNK)
+            for chunk in chunks
         ]
         statuses: dict[str, dict[str, int]] = {}
-        for future in futures:
+        failed: set[str] = set()
+        for chunk, future in zip(chunks, futures, strict=True):
             try:
                 rows = future.result()
             except Exception as exc:  # a slow or failed poll: try again on the next tick
                 self.failures += 1
+                failed.update(chunk)
                 log(f"poll failed: {type(exc).__name__}: {exc}")
                 continue
             for row in rows:
@@ -223,6 +225,8 @@ class Poller(threading.Thread):
         self.partitions += len(users)
         with self.lock:
             for user, events in snapshot.items():
+                if user in failed:
+                    continue
                 shown = statuses.get(user, {})
                 for event in events:
                     if shown.get(event.content) == 2:

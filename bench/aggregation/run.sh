@@ -41,9 +41,9 @@
 # 30 % of a core),
 # AGG_POOL (prefork|solo), AGG_WEB_WORKERS (2), AGG_STORES (private|shared),
 # AGG_KEYSPACE (viewer_bench_agg), AGG_DRAIN_TIMEOUT (s, 600), AGG_KEEP_TMP (0|1).
-# Report: stdout and bench/results/aggregation.txt; raw data (every view end, every task record,
-# the broker backlog, the server logs) in bench/results/aggregation-raw/. Exit status 3 when the
-# target is not met, 1 on a failure.
+# Report: stdout and AGG_RESULTS (bench/results/aggregation.txt); raw data (every view end, every
+# task record, the broker backlog, the server logs) beside it in <report>-raw/ (bench/results/ is
+# git-ignored). Exit status 3 when the target is not met, 1 on a failure.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -70,8 +70,8 @@ CELERY="$ROOT/.venv/bin/celery"
 CTL="$ROOT/scripts/cassandra/ctl.sh"
 REDIS_SH="$ROOT/scripts/redis.sh"
 RESULTS="$ROOT/bench/results"
-REPORT="$RESULTS/aggregation.txt"
-RAW="$RESULTS/aggregation-raw"
+REPORT="${AGG_RESULTS:-$RESULTS/aggregation.txt}"
+RAW="${REPORT%.txt}-raw"
 
 log() { printf '[agg %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -173,7 +173,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-mkdir -p "$RESULTS"
+mkdir -p "$(dirname "$REPORT")"
 rm -rf "$RAW"
 mkdir -p "$RAW"
 
