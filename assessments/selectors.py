@@ -3,10 +3,8 @@
 from dataclasses import dataclass
 
 from modes.selectors import active_policy
-from viewer.catalogue import Collection
-from viewer.errors import NotFoundError
 from viewer.identifiers import ViewTarget
-from viewer.selectors import collection_get
+from viewer.selectors import collection_find
 
 from .domain import Attempt, BestScore, best_of
 from .repositories import attempt_repository
@@ -18,13 +16,6 @@ class AttemptReport:
     best: dict[str, BestScore]
 
 
-def _catalogued(collection_id: str) -> Collection | None:
-    try:
-        return collection_get(identifier=collection_id)
-    except NotFoundError:
-        return None
-
-
 def _scopes(
     *, user_id: str, collection_id: str, context_id: str, content_id: str | None
 ) -> list[tuple[str, str, str | None]]:
@@ -33,7 +24,7 @@ def _scopes(
     if content_id is not None:
         key = policy.key(ViewTarget(user_id, content_id, collection_id, context_id))
         return [(key.collection_id, key.context_id, key.content_id)]
-    listed = policy.read_contents(_catalogued(collection_id))
+    listed = policy.read_contents(collection_find(identifier=collection_id))
     if listed is None:
         scope = policy.scope(user_id=user_id, collection_id=collection_id, context_id=context_id)
         return [(scope.collection_id, scope.context_id, None)]

@@ -30,6 +30,15 @@ _ACK_RESULT = {
 }
 
 
+def require_collection_with_context(attrs: dict[str, Any]) -> dict[str, Any]:
+    """A context is always inside a collection (MODES.md): refuse a context without one."""
+    if attrs.get("contextId") and not attrs.get("collectionId"):
+        raise serializers.ValidationError(
+            {"collectionId": ErrorDetail("Required when contextId is given.", code="required")}
+        )
+    return attrs
+
+
 class ViewTargetSerializer(StrictSerializer):
     userId = IdField()
     contentId = IdField()
@@ -38,11 +47,7 @@ class ViewTargetSerializer(StrictSerializer):
     ts = EpochMillisField(required=False, help_text="When it happened (epoch ms); default now.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("contextId") and not attrs.get("collectionId"):
-            raise serializers.ValidationError(
-                {"collectionId": ErrorDetail("Required when contextId is given.", code="required")}
-            )
-        return attrs
+        return require_collection_with_context(attrs)
 
 
 def _target(data: dict[str, Any]) -> ViewTarget:
@@ -170,10 +175,7 @@ class ViewReadApi(EnvelopeApi):
         contextId = IdField(required=False)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            if attrs.get("contextId") and not attrs.get("collectionId"):
-                raise serializers.ValidationError(
-                    {"collectionId": ErrorDetail("Required when contextId is given.", "required")}
-                )
+            require_collection_with_context(attrs)
             if not attrs.get("contentId") and not attrs.get("collectionId"):
                 raise serializers.ValidationError(
                     {"contentId": ErrorDetail("Give contentId or collectionId.", "required")}

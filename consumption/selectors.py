@@ -5,20 +5,11 @@ from typing import Any
 
 from modes.selectors import active_policy
 from viewer import storage, timeutil
-from viewer.catalogue import Collection
-from viewer.errors import NotFoundError
 from viewer.identifiers import ConsumptionKey, ViewTarget
-from viewer.selectors import collection_get
+from viewer.selectors import collection_find
 
 from .domain import Consumption
 from .repositories import consumption_repository
-
-
-def _catalogued(collection_id: str) -> Collection | None:
-    try:
-        return collection_get(identifier=collection_id)
-    except NotFoundError:
-        return None
 
 
 def view_read(
@@ -42,7 +33,7 @@ def view_read(
         rows = [found.get(key) or Consumption(key=key) for key in keys]
     else:
         assert collection_id is not None  # the API requires contentId or collectionId
-        listed = policy.read_contents(_catalogued(collection_id))
+        listed = policy.read_contents(collection_find(identifier=collection_id))
         if listed is None:
             scope = policy.scope(
                 user_id=user_id, collection_id=collection_id, context_id=context_id

@@ -8,9 +8,8 @@ from consumption.repositories import consumption_repository
 from modes.policies.base import EnrolmentRef, RowSnapshot
 from viewer import storage
 from viewer.catalogue import Collection, Context
-from viewer.errors import NotFoundError
 from viewer.identifiers import ConsumptionKey
-from viewer.selectors import collection_get, context_get
+from viewer.selectors import collection_find, context_find
 
 from .repositories import enrolment_repository
 
@@ -37,18 +36,12 @@ class StoreCarryPort:
 
     def collection(self, collection_id: str) -> Collection | None:
         if collection_id not in self._collections:
-            try:
-                self._collections[collection_id] = collection_get(identifier=collection_id)
-            except NotFoundError:
-                self._collections[collection_id] = None
+            self._collections[collection_id] = collection_find(identifier=collection_id)
         return self._collections[collection_id]
 
     def context(self, context_id: str) -> Context | None:
         if context_id not in self._contexts:
-            try:
-                self._contexts[context_id] = context_get(identifier=context_id)
-            except NotFoundError:
-                self._contexts[context_id] = None
+            self._contexts[context_id] = context_find(identifier=context_id)
         return self._contexts[context_id]
 
     def active_enrolments(self, user_id: str) -> list[EnrolmentRef]:

@@ -18,6 +18,7 @@ nothing. A periodic sweep enqueues users whose ``dirty`` set outlived a lost mes
 import json
 import uuid
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -51,12 +52,17 @@ def _member(scope: EnrolmentRef) -> str:
     return json.dumps([scope.collection_id, scope.context_id])
 
 
-class Coordinator:
-    def __init__(self, client: Any = None) -> None:
-        if client is None:
-            import redis
+@cache
+def coordinator() -> "Coordinator":
+    """The process's coordinator: one Redis client (and connection pool) per process, not one
+    per event. redis-py's pool is fork-safe."""
+    import redis
 
-            client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    return Coordinator(redis.Redis.from_url(settings.REDIS_URL, decode_responses=True))
+
+
+class Coordinator:
+    def __init__(self, client: Any) -> None:
         self.client = client
         self._pop_all = client.register_script(_POP_ALL)
         self._release = client.register_script(_RELEASE)

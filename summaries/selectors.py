@@ -11,7 +11,7 @@ from modes.selectors import active_policy
 from viewer import timeutil
 from viewer.catalogue import Collection
 from viewer.errors import NotFoundError
-from viewer.selectors import collection_get
+from viewer.selectors import collection_find, collection_get
 
 from .domain import Enrolment, StoredAggregate
 from .repositories import aggregate_repository, enrolment_repository
@@ -63,9 +63,9 @@ def _pending(user_id: str) -> set[tuple[str, str]]:
     """The (collection, context) scopes of the user with a recompute queued."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return set()
-    from .coordination import Coordinator
+    from .coordination import coordinator
 
-    return {tuple(scope) for scope in Coordinator().dirty_scopes(user_id)}  # type: ignore[misc]
+    return {tuple(scope) for scope in coordinator().dirty_scopes(user_id)}  # type: ignore[misc]
 
 
 def _summary_json(
@@ -119,12 +119,9 @@ def summary_list(*, user_id: str) -> list[dict[str, Any]]:
         key=lambda e: (e.enrolled_date is None, -(timeutil.to_ms(e.enrolled_date) or 0)),
     ):
         if enrolment.collection_id not in collections:
-            try:
-                collections[enrolment.collection_id] = collection_get(
-                    identifier=enrolment.collection_id
-                )
-            except NotFoundError:
-                collections[enrolment.collection_id] = None
+            collections[enrolment.collection_id] = collection_find(
+                identifier=enrolment.collection_id
+            )
         stored = aggregate_repository().get(
             user_id=user_id, collection_id=enrolment.collection_id, context_id=enrolment.context_id
         )
@@ -146,10 +143,7 @@ def summary_read(*, user_id: str, collection_id: str, context_id: str) -> dict[s
     )
     if enrolment is None:
         raise NotFoundError(f"No enrolment of '{user_id}' in '{collection_id}' in '{context_id}'.")
-    try:
-        collection: Collection | None = collection_get(identifier=collection_id)
-    except NotFoundError:
-        collection = None
+    collection = collection_find(identifier=collection_id)
     stored = aggregate_repository().get(
         user_id=user_id, collection_id=collection_id, context_id=context_id
     )

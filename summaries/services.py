@@ -25,7 +25,7 @@ from viewer.errors import (
     NotFoundError,
 )
 from viewer.identifiers import ConsumptionKey
-from viewer.selectors import collection_get, context_get
+from viewer.selectors import collection_find, context_get
 
 from .carry import StoreCarryPort
 from .domain import Aggregate, Enrolment, aggregate
@@ -115,9 +115,8 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
     )
     if enrolment is None:
         return None
-    try:
-        collection = collection_get(identifier=collection_id)
-    except NotFoundError:
+    collection = collection_find(identifier=collection_id)
+    if collection is None:
         logger.warning("recompute skipped: collection %s is not in the catalogue", collection_id)
         return None
     keys = active_policy().summary_keys(
@@ -165,10 +164,10 @@ def summary_schedule(scopes: Iterable[EnrolmentRef]) -> None:
                 context_id=scope.context_id,
             )
         return
-    from .coordination import Coordinator
+    from .coordination import coordinator
     from .tasks import recompute_user_task
 
-    for user_id in Coordinator().mark(scopes):
+    for user_id in coordinator().mark(scopes):
         recompute_user_task.delay(user_id)
 
 
@@ -213,10 +212,8 @@ def summary_delete(
         for key in keys:
             status_map.forget(key=key)
         attempt_repository().delete_scope(user_id=user_id, collection_id=coll, context_id=ctx)
-        try:
-            units = collection_get(identifier=coll).units
-        except NotFoundError:
-            units = []
+        catalogued = collection_find(identifier=coll)
+        units = catalogued.units if catalogued else []
         aggregate_repository().delete(
             user_id=user_id, collection_id=coll, context_id=ctx, unit_ids=units
         )

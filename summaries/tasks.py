@@ -29,14 +29,14 @@ def completion_task(user_id: str, collection_id: str, context_id: str, content_i
 @shared_task(bind=True, name="summaries.recompute", acks_late=True, max_retries=None)
 def recompute_user_task(self: Any, user_id: str) -> int:
     """Recompute every dirty scope of one user, never two of the user's at once."""
-    from .coordination import Coordinator
+    from .coordination import coordinator
 
     def recompute(scope: EnrolmentRef) -> None:
         summary_recompute(
             user_id=scope.user_id, collection_id=scope.collection_id, context_id=scope.context_id
         )
 
-    done = Coordinator().run(user_id, recompute)
+    done = coordinator().run(user_id, recompute)
     if done is None:  # another worker is recomputing this user: come back right after
         raise self.retry(countdown=0.2)
     return done
@@ -45,9 +45,9 @@ def recompute_user_task(self: Any, user_id: str) -> int:
 @shared_task(name="summaries.sweep")
 def sweep_task() -> int:
     """Re-enqueue users whose dirty scopes outlived a lost message (celery beat, every minute)."""
-    from .coordination import Coordinator
+    from .coordination import coordinator
 
-    users = Coordinator().stale_users()
+    users = coordinator().stale_users()
     for user_id in users:
         recompute_user_task.delay(user_id)
     return len(users)

@@ -8,12 +8,12 @@ from typing import Any
 from celery import shared_task
 
 from modes.policies.base import EnrolmentRef
-from summaries.coordination import Coordinator
+from summaries.coordination import coordinator as shared_coordinator
 
 
 @shared_task(bind=True, name="tests.probe_recompute", acks_late=True, max_retries=None)
 def probe_recompute(self: Any, user_id: str) -> int:
-    coordinator = Coordinator()
+    coordinator = shared_coordinator()
 
     def probe(scope: EnrolmentRef) -> None:
         started = time.time()

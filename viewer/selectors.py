@@ -39,6 +39,22 @@ def collection_get(*, identifier: str) -> Collection:
     return collection_from_record(record)
 
 
+def collection_find(*, identifier: str) -> Collection | None:
+    """The collection, or None when it is not in the catalogue."""
+    try:
+        return collection_get(identifier=identifier)
+    except NotFoundError:
+        return None
+
+
+def context_find(*, identifier: str) -> Context | None:
+    """The context, or None when it is not in the catalogue."""
+    try:
+        return context_get(identifier=identifier)
+    except NotFoundError:
+        return None
+
+
 def context_get(*, identifier: str) -> Context:
     """Raises: NotFoundError."""
     record = ContextRecord.objects.filter(identifier=identifier).first()
