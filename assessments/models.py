@@ -34,3 +34,26 @@ class AttemptRecord(models.Model):
             f"{self.user_id}/{self.collection_id}/{self.context_id}/{self.content_id}"
             f"#{self.attempt_id}={self.grand_total}"
         )
+
+
+class AttemptArchiveRecord(models.Model):
+    """assessment_archive: what ``archive_consumption`` keeps of the attempts it removed from
+    one (user, collection, context) (see ``repositories/archived.py``)."""
+
+    user_id = models.CharField(max_length=256)
+    collection_id = models.CharField(max_length=256)
+    context_id = models.CharField(max_length=256)
+    # {contentId: {score, maxScore, attemptId, assessmentTs (ms), attemptIds}}
+    best = models.JSONField(default=dict)
+    archived_on = models.DateTimeField()
+
+    class Meta:
+        db_table = "assessment_archive"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "collection_id", "context_id"], name="attempt_archive_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.collection_id}/{self.context_id} (archived)"

@@ -6,8 +6,9 @@ from modes.selectors import active_policy
 from viewer.identifiers import ViewTarget
 from viewer.selectors import collection_find
 
-from .domain import Attempt, BestScore, best_of
+from .domain import Attempt, BestScore
 from .repositories import attempt_repository
+from .repositories.archived import ArchivedScores, best_with_archive
 
 
 @dataclass(frozen=True)
@@ -38,19 +39,25 @@ def attempt_read(
     *, user_id: str, collection_id: str, context_id: str, content_id: str | None = None
 ) -> AttemptReport:
     """The user's attempts in a (collection, context) (at one content when given), ordered by
-    content and time, with the best attempt per content."""
+    content and time, with the best attempt per content. Archived attempts (archive_consumption)
+    are not listed, but count in the best: their scores were kept."""
     repository = attempt_repository()
+    scopes = _scopes(
+        user_id=user_id, collection_id=collection_id, context_id=context_id, content_id=content_id
+    )
     attempts = [
         attempt
-        for collection, context, content in _scopes(
-            user_id=user_id,
-            collection_id=collection_id,
-            context_id=context_id,
-            content_id=content_id,
-        )
+        for collection, context, content in scopes
         for attempt in repository.list_scope(
             user_id=user_id, collection_id=collection, context_id=context, content_id=content
         )
     ]
     attempts.sort(key=lambda a: (a.key.content_id, a.assessment_ts, a.attempt_id))
-    return AttemptReport(attempts=attempts, best=best_of(attempts))
+    archived: ArchivedScores = {}
+    for collection, context in dict.fromkeys((coll, ctx) for coll, ctx, _ in scopes):
+        scores = repository.archived_scores(
+            user_id=user_id, collection_id=collection, context_id=context
+        )
+        wanted = {content for coll, ctx, content in scopes if (coll, ctx) == (collection, context)}
+        archived.update((c, best) for c, best in scores.items() if None in wanted or c in wanted)
+    return AttemptReport(attempts=attempts, best=best_with_archive(attempts, archived))

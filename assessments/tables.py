@@ -41,3 +41,20 @@ class AttemptRow(DjangoCassandraModel):
     class Meta:
         app_label = "assessments_cassandra"
         get_pk_field = "user_id"
+
+
+class AttemptArchiveRow(DjangoCassandraModel):
+    """assessment_archive: what ``archive_consumption`` keeps of the attempts it removed from
+    one (user, collection, context); ``best`` is JSON (see ``repositories/archived.py``)."""
+
+    __table_name__ = "assessment_archive"
+
+    user_id = columns.Text(partition_key=True)
+    collection_id = columns.Text(partition_key=True)
+    context_id = columns.Text(primary_key=True)
+    best = columns.Text()
+    archived_on = columns.DateTime()
+
+    class Meta:
+        app_label = "assessments_cassandra"
+        get_pk_field = "user_id"

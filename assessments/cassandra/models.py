@@ -1,5 +1,5 @@
 """Re-exports the cqlengine tables so django-cassandra-engine discovers and syncs them."""
 
-from assessments.tables import AttemptRow
+from assessments.tables import AttemptArchiveRow, AttemptRow
 
-__all__ = ["AttemptRow"]
+__all__ = ["AttemptArchiveRow", "AttemptRow"]

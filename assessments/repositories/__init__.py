@@ -6,11 +6,14 @@ when the submission is strictly newer (its assessmentTs), keeping the creation t
 equal replay changes nothing.
 """
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from viewer import storage
 
 from ..domain import Attempt
+from .archived import ArchivedScores
 
 
 class AttemptRepository(Protocol):
@@ -28,7 +31,26 @@ class AttemptRepository(Protocol):
         self, *, user_id: str, collection_id: str, context_id: str, content_id: str | None = None
     ) -> None:
         """Delete the attempts of one user in one (collection, context) (of one content when
-        given)."""
+        given); without a content, the scope's archived scores too."""
+
+    def archived_scores(
+        self, *, user_id: str, collection_id: str, context_id: str
+    ) -> ArchivedScores:
+        """The archived scores of one (collection, context) (``archived.py``); {} if none."""
+
+    def archive_scope(
+        self,
+        *,
+        user_id: str,
+        collection_id: str,
+        context_id: str,
+        attempts: Sequence[Attempt],
+        at: datetime,
+    ) -> int:
+        """Fold ``attempts`` (as read, and exported) into the scope's archived scores and delete
+        them, each only if it was not replaced since it was read (its assessment time): a
+        replaced attempt stays. The archived scores are written before any attempt is deleted,
+        so a crash in between leaves both, which reads merge. Returns how many were deleted."""
 
     def ping(self) -> None:
         """Raise if the store cannot be reached."""

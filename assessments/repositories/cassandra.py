@@ -7,8 +7,10 @@ or equal replay costs one round trip and writes nothing. Answers are bound as a 
 ``question`` user-defined type through prepared statements.
 """
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +19,7 @@ from viewer.errors import StoreUnavailableError
 from viewer.identifiers import ConsumptionKey
 
 from ..domain import Attempt, Question
+from . import archived
 
 TABLE = "{ks}.assessment_aggregator"
 COLUMNS = (
@@ -44,6 +47,20 @@ SELECT_SCOPE = f"SELECT {COLUMNS} FROM {TABLE} WHERE {SCOPE_WHERE}"
 SELECT_CONTENT = f"{SELECT_SCOPE} AND content_id = ?"
 DELETE_SCOPE = f"DELETE FROM {TABLE} WHERE {SCOPE_WHERE}"
 DELETE_CONTENT = f"{DELETE_SCOPE} AND content_id = ?"
+ARCHIVE_TABLE = "{ks}.assessment_archive"
+SELECT_ARCHIVE = f"SELECT best, archived_on FROM {ARCHIVE_TABLE} WHERE {SCOPE_WHERE}"
+INSERT_ARCHIVE = (
+    f"INSERT INTO {ARCHIVE_TABLE} (user_id, collection_id, context_id, best, archived_on) "
+    "VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"
+)
+UPDATE_ARCHIVE = (
+    f"UPDATE {ARCHIVE_TABLE} SET best = ?, archived_on = ? WHERE {SCOPE_WHERE} IF archived_on = ?"
+)
+DELETE_ARCHIVE = f"DELETE FROM {ARCHIVE_TABLE} WHERE {SCOPE_WHERE}"
+# An archived attempt is deleted only as it was read (and exported): a replaced one stays.
+ARCHIVE_DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF last_attempted_on = ?"
+# Rounds of an archived-scores write that keeps meeting a concurrent writer.
+ARCHIVE_ROUNDS = 3
 # Rounds of an upsert that keeps meeting concurrent changes of the same attempt.
 UPSERT_ROUNDS = 4
 
@@ -193,6 +210,71 @@ class CassandraAttemptRepository:
     ) -> None:
         statement = DELETE_SCOPE if content_id is None else DELETE_CONTENT
         cql.execute(statement, _scope_params(user_id, collection_id, context_id, content_id))
+        if content_id is None:
+            cql.execute(DELETE_ARCHIVE, (user_id, collection_id, context_id))
+
+    def _archive_row(self, scope: tuple[str, str, str]) -> tuple[archived.ArchivedScores, Any]:
+        row = cql.execute(SELECT_ARCHIVE, scope).one()
+        return ({}, None) if row is None else (json.loads(row["best"]), row["archived_on"])
+
+    def _put_archive(
+        self, scope: tuple[str, str, str], best: archived.ArchivedScores, at: datetime, version: Any
+    ) -> bool:
+        """Write the archived scores if they are still at ``version`` (None: absent)."""
+        if version is None:
+            answer = cql.execute(INSERT_ARCHIVE, (*scope, json.dumps(best), at)).one()
+        else:
+            answer = cql.execute(UPDATE_ARCHIVE, (json.dumps(best), at, *scope, version)).one()
+        return bool(answer["[applied]"])
+
+    def archived_scores(
+        self, *, user_id: str, collection_id: str, context_id: str
+    ) -> archived.ArchivedScores:
+        return self._archive_row((user_id, collection_id, context_id))[0]
+
+    def archive_scope(
+        self,
+        *,
+        user_id: str,
+        collection_id: str,
+        context_id: str,
+        attempts: Sequence[Attempt],
+        at: datetime,
+    ) -> int:
+        """The archived scores first (a lightweight transaction on their last version), then
+        each attempt deleted under ``IF`` its assessment time is as read. Attempts that stayed
+        are taken out of the archived scores again (they are live)."""
+        if not attempts:
+            return 0
+        scope = (user_id, collection_id, context_id)
+        for _ in range(ARCHIVE_ROUNDS):
+            base, version = self._archive_row(scope)
+            best = archived.folded(base, attempts)
+            if self._put_archive(scope, best, at, version):
+                break
+        else:
+            raise StoreUnavailableError("The archived scores kept changing; nothing archived.")
+        answers = cql.execute_many(
+            ARCHIVE_DELETE,
+            [
+                (
+                    *_key_params(attempt),
+                    # A row stored without a time reads as the epoch (see _to_domain).
+                    None if attempt.assessment_ts == timeutil.EPOCH else attempt.assessment_ts,
+                )
+                for attempt in attempts
+            ],
+        )
+        deleted = [
+            attempt
+            for attempt, answer in zip(attempts, answers, strict=True)
+            if answer.one()["[applied]"]
+        ]
+        if len(deleted) < len(attempts):
+            later = max(timeutil.now(), at + timedelta(milliseconds=1))
+            # Best effort: archived scores of an attempt that stayed are harmless (reads merge).
+            self._put_archive(scope, archived.folded(base, deleted), later, at)
+        return len(deleted)
 
     def ping(self) -> None:
         cql.ping()

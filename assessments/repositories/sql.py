@@ -5,16 +5,19 @@ is older), so concurrent submissions of one attempt cannot interleave and the ne
 and deletes go through the ORM (not a hot path); ``AttemptRecord`` owns the schema.
 """
 
+from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from viewer import timeutil
 from viewer.identifiers import ConsumptionKey
 
 from ..domain import Attempt, Question
-from ..models import AttemptRecord
+from ..models import AttemptArchiveRecord, AttemptRecord
+from . import archived
 
 KEY_COLUMNS = ("user_id", "collection_id", "context_id", "content_id", "attempt_id")
 REPLACED_COLUMNS = (
@@ -139,6 +142,53 @@ class SqlAttemptRepository:
         if content_id is not None:
             records = records.filter(content_id=content_id)
         records.delete()
+        if content_id is None:
+            AttemptArchiveRecord.objects.filter(
+                user_id=user_id, collection_id=collection_id, context_id=context_id
+            ).delete()
+
+    def archived_scores(
+        self, *, user_id: str, collection_id: str, context_id: str
+    ) -> archived.ArchivedScores:
+        record = AttemptArchiveRecord.objects.filter(
+            user_id=user_id, collection_id=collection_id, context_id=context_id
+        ).first()
+        return {} if record is None else dict(record.best)
+
+    def archive_scope(
+        self,
+        *,
+        user_id: str,
+        collection_id: str,
+        context_id: str,
+        attempts: Sequence[Attempt],
+        at: datetime,
+    ) -> int:
+        """In one transaction: delete each attempt unless it was replaced since it was read,
+        and fold the deleted ones into the scope's archived scores."""
+        scope = {"user_id": user_id, "collection_id": collection_id, "context_id": context_id}
+        deleted = []
+        with transaction.atomic():
+            for attempt in attempts:
+                count, _ = AttemptRecord.objects.filter(
+                    **scope,
+                    content_id=attempt.key.content_id,
+                    attempt_id=attempt.attempt_id,
+                    last_attempted_on=attempt.assessment_ts,
+                ).delete()
+                if count:
+                    deleted.append(attempt)
+            if not deleted:
+                return 0
+            record = AttemptArchiveRecord.objects.select_for_update().filter(**scope).first()
+            best = archived.folded(record.best if record is not None else {}, deleted)
+            AttemptArchiveRecord.objects.update_or_create(
+                user_id=user_id,
+                collection_id=collection_id,
+                context_id=context_id,
+                defaults={"best": best, "archived_on": at},
+            )
+        return len(deleted)
 
     def ping(self) -> None:
         with connection.cursor() as cursor:

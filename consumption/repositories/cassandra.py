@@ -10,14 +10,15 @@ the write is retried without the columns already higher. No read precedes a writ
 import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from viewer import cql, timeutil
+from viewer import cql, metrics, timeutil
 from viewer.errors import StoreUnavailableError
 from viewer.identifiers import ConsumptionKey, Scope
 
 from ..domain import Consumption, Status, WriteOutcome
+from . import archived
 
 TABLE = "{ks}.user_content_consumption"
 COLUMNS = (
@@ -49,9 +50,26 @@ MOVE_RAISE = (
     f"UPDATE {TABLE} SET status = ?, progress = ?, last_completed_time = ?, "
     f"last_updated_time = ?, provenance = ? WHERE {KEY_WHERE} IF status = ?"
 )
+IMPORT_RAISE = (
+    f"UPDATE {TABLE} SET status = ?, progress = ?, progressdetails = ?, last_access_time = ?, "
+    f"last_completed_time = ?, last_updated_time = ? WHERE {KEY_WHERE} "
+    "IF status = ? AND progress = ?"
+)
+SELECT_ONE = f"SELECT {COLUMNS} FROM {TABLE} WHERE {KEY_WHERE}"
+# Rounds of an import of one row that keeps meeting concurrent changes.
+IMPORT_ROUNDS = 4
 DELETE_ROW = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF EXISTS"
 # Any write to a row changes last_updated_time: a source changed since it was read is detected.
 MOVE_DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF last_updated_time = ?"
+ARCHIVE_SELECT = f"SELECT {COLUMNS} FROM {TABLE} WHERE {KEY_WHERE}"
+ARCHIVE_REWRITE = (
+    f"UPDATE {TABLE} SET progressdetails = ?, last_access_time = ?, last_completed_time = ?, "
+    f"last_updated_time = ? WHERE {KEY_WHERE} IF last_updated_time = ?"
+)
+# An archived row is deleted only as it was read (and exported): a row written since stays.
+ARCHIVE_DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF last_updated_time = ? AND status = ?"
+# Rounds of an archive-row write that keeps meeting a concurrent writer of the same row.
+ARCHIVE_ROUNDS = 3
 # Rounds of a move that keeps meeting concurrent changes before it gives up (nothing written).
 MOVE_ROUNDS = 5
 
@@ -81,6 +99,15 @@ def _to_domain(row: dict[str, Any]) -> Consumption:
     )
 
 
+def _lower(status: int | None, progress: int | None, row: Consumption) -> bool:
+    """Whether a stored (status, progress) is below ``row``'s: a lower status, or less
+    progress at the same status below completion."""
+    stored = status or 0
+    return stored < row.status or (
+        stored == row.status < Status.COMPLETED and (progress or 0) < row.progress
+    )
+
+
 def _update_cql(fixed: Sequence[str], raised: Sequence[str], guarded: Sequence[str]) -> str:
     assignments = ", ".join(f"{col} = ?" for col in (*fixed, *raised))
     conditions = " AND ".join(["status < 2", *(f"{col} <= ?" for col in guarded)])
@@ -94,10 +121,16 @@ def _current(value: Any) -> Any:
 
 class CassandraConsumptionRepository:
     def start(self, *, key: ConsumptionKey, at: datetime) -> None:
-        cql.execute(START, (*_key_params(key), at, timeutil.now()))
+        answer = cql.execute(START, (*_key_params(key), at, timeutil.now())).one()
+        if answer is not None and not answer["[applied]"]:
+            metrics.child(metrics.LWT_NOT_APPLIED, "start", "exists").inc()
 
     def _conditional_update(
-        self, key: ConsumptionKey, fixed: dict[str, Any], raised: dict[str, Any]
+        self,
+        key: ConsumptionKey,
+        fixed: dict[str, Any],
+        raised: dict[str, Any],
+        operation: str = "update",
     ) -> WriteOutcome:
         """Set ``fixed`` columns and raise ``raised`` ones on a row that exists, not completed.
 
@@ -122,9 +155,12 @@ class CassandraConsumptionRepository:
             if result["[applied]"]:
                 return WriteOutcome.APPLIED
             if result.get("status") is None:
-                return WriteOutcome.MISSING
+                metrics.child(metrics.LWT_NOT_APPLIED, operation, "missing").inc()
+                return self._missing_outcome(key)
             if result["status"] >= Status.COMPLETED:
+                metrics.child(metrics.LWT_NOT_APPLIED, operation, "completed").inc()
                 return WriteOutcome.UNCHANGED
+            metrics.child(metrics.LWT_NOT_APPLIED, operation, "contended").inc()
             for col in list(guarded):
                 current = _current(result.get(col))
                 if current is None:
@@ -161,21 +197,25 @@ class CassandraConsumptionRepository:
         }
         if progress_details is not None:
             fixed["progressdetails"] = json.dumps(progress_details)
-        return self._conditional_update(key, fixed, {"last_access_time": at})
+        return self._conditional_update(key, fixed, {"last_access_time": at}, operation="end")
 
     def get_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> list[Consumption]:
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for key in keys:
             groups[(key.collection_id, key.context_id)].append(key.content_id)
+        # Each scope's archive row (content id "": see archived.py) comes in the same query.
         results = cql.execute_many(
             SELECT_CONTENTS,
-            [(user_id, coll, ctx, contents) for (coll, ctx), contents in groups.items()],
+            [
+                (user_id, coll, ctx, list(dict.fromkeys([*contents, archived.ARCHIVE_CONTENT_ID])))
+                for (coll, ctx), contents in groups.items()
+            ],
         )
-        return [_to_domain(row) for result in results for row in result]
+        return archived.resolved([_to_domain(row) for result in results for row in result], keys)
 
     def list_scope(self, *, scope: Scope) -> list[Consumption]:
         result = cql.execute(SELECT_SCOPE, (scope.user_id, scope.collection_id, scope.context_id))
-        return [_to_domain(row) for row in result]
+        return archived.expanded([_to_domain(row) for row in result])
 
     def list_user(self, *, user_id: str) -> list[Consumption]:
         return [_to_domain(row) for row in cql.execute(SELECT_USER, (user_id,))]
@@ -218,6 +258,63 @@ class CassandraConsumptionRepository:
                 ),
             ).one()
         return False
+
+    def import_rows(self, *, rows: Sequence[Consumption]) -> int:
+        """``INSERT ... IF NOT EXISTS`` for every row at once; a row that exists lower is raised
+        by ``UPDATE ... IF`` the state the insert's answer showed (retried on a concurrent
+        change), so like every write of a row it is a lightweight transaction."""
+        now = timeutil.now()
+        answers = cql.execute_many(
+            CARRY_INSERT,
+            [
+                (
+                    *_key_params(row.key),
+                    row.status,
+                    row.progress,
+                    None if row.progress_details is None else json.dumps(row.progress_details),
+                    row.time_spent,
+                    row.last_access_time,
+                    row.last_completed_time,
+                    row.last_updated_time or now,
+                    None if row.provenance is None else json.dumps(row.provenance),
+                )
+                for row in rows
+            ],
+        )
+        written = 0
+        for row, answer in zip(rows, answers, strict=True):
+            current = answer.one()  # not applied: the stored row
+            for _ in range(IMPORT_ROUNDS):
+                if current is None or current.get("[applied]"):
+                    written += current is not None
+                    break
+                status, progress = current.get("status"), current.get("progress")
+                if not _lower(status, progress, row):
+                    break
+                access = max(
+                    (t for t in (_current(current["last_access_time"]), row.last_access_time) if t),
+                    default=None,
+                )
+                details = (
+                    current["progressdetails"]
+                    if row.progress_details is None
+                    else json.dumps(row.progress_details)
+                )
+                completed = (
+                    row.last_completed_time
+                    if row.status >= Status.COMPLETED
+                    else _current(current["last_completed_time"])
+                )
+                params = (row.status, max(progress or 0, row.progress), details, access)
+                answer_row = cql.execute(
+                    IMPORT_RAISE,
+                    (*params, completed, timeutil.now(), *_key_params(row.key), status, progress),
+                ).one()
+                if answer_row["[applied]"]:
+                    written += 1
+                    break
+                current = cql.execute(SELECT_ONE, _key_params(row.key)).one()
+        return written
 
     def move(
         self,
@@ -284,6 +381,59 @@ class CassandraConsumptionRepository:
                 )
             statements.append((MOVE_DELETE, (*_key_params(source.key), source.last_updated_time)))
         return statements
+
+    def _missing_outcome(self, key: ConsumptionKey) -> WriteOutcome:
+        scope = Scope(key.user_id, key.collection_id, key.context_id)
+        found = cql.execute(ARCHIVE_SELECT, _key_params(archived.archive_key(scope))).one()
+        archive = None if found is None else _to_domain(found)
+        return archived.missing_outcome(archive, key.content_id)
+
+    def _put_archive(self, archive: Consumption, expected: Consumption | None) -> bool:
+        """Write the archive row if it is still ``expected`` (absent, or that version)."""
+        details = json.dumps(archive.progress_details)
+        times = (archive.last_access_time, archive.last_completed_time, archive.last_updated_time)
+        if expected is None:
+            values = (archive.status, archive.progress, details, archive.time_spent, *times, None)
+            answer = cql.execute(CARRY_INSERT, (*_key_params(archive.key), *values)).one()
+        else:
+            answer = cql.execute(
+                ARCHIVE_REWRITE,
+                (details, *times, *_key_params(archive.key), expected.last_updated_time),
+            ).one()
+        return bool(answer["[applied]"])
+
+    def archive_scope(
+        self, *, scope: Scope, rows: Sequence[Consumption], at: datetime
+    ) -> list[ConsumptionKey]:
+        """The archive row first (every row folded in, a lightweight transaction on its last
+        version), then each row deleted under ``IF`` its last update time and status are as
+        read. Rows that stayed are taken out of the archive row again (they are live)."""
+        rows = [row for row in rows if not archived.is_archive(row)]
+        if not rows:
+            return []
+        key = archived.archive_key(scope)
+        for _ in range(ARCHIVE_ROUNDS):
+            found = cql.execute(ARCHIVE_SELECT, _key_params(key)).one()
+            base = None if found is None else _to_domain(found)
+            archive = archived.packed(scope=scope, existing=base, rows=rows, at=at)
+            if self._put_archive(archive, base):
+                break
+        else:
+            raise StoreUnavailableError("The archive row kept changing; nothing was archived.")
+        answers = cql.execute_many(
+            ARCHIVE_DELETE,
+            [(*_key_params(row.key), row.last_updated_time, row.status) for row in rows],
+        )
+        deleted = [
+            row for row, answer in zip(rows, answers, strict=True) if answer.one()["[applied]"]
+        ]
+        if len(deleted) < len(rows):
+            later = max(timeutil.now(), at + timedelta(milliseconds=1))
+            # Best effort: an archive entry of a row that stayed is harmless (reads merge).
+            self._put_archive(
+                archived.packed(scope=scope, existing=base, rows=deleted, at=later), archive
+            )
+        return [row.key for row in deleted]
 
     def delete_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> None:
         cql.execute_many(DELETE_ROW, [_key_params(key) for key in keys])

@@ -20,6 +20,7 @@ from viewer.identifiers import ConsumptionKey, Scope
 
 from ..domain import Consumption, Status, WriteOutcome
 from ..models import ConsumptionRecord
+from . import archived
 
 KEY_COLUMNS = ("user_id", "collection_id", "context_id", "content_id")
 ROW_COLUMNS = (
@@ -108,7 +109,16 @@ class SqlConsumptionRepository:
             if cursor.rowcount:
                 return WriteOutcome.APPLIED
             cursor.execute(f"SELECT 1 FROM {self.table} WHERE {KEY_WHERE}", _key_params(key))
-            return WriteOutcome.UNCHANGED if cursor.fetchone() else WriteOutcome.MISSING
+            if cursor.fetchone():
+                return WriteOutcome.UNCHANGED
+            scope = Scope(key.user_id, key.collection_id, key.context_id)
+            cursor.execute(
+                f"{SELECT_ROWS} WHERE {KEY_WHERE}", _key_params(archived.archive_key(scope))
+            )
+            found = cursor.fetchone()
+            return archived.missing_outcome(
+                None if found is None else _to_domain(found), key.content_id
+            )
 
     def update(
         self,
@@ -155,13 +165,13 @@ class SqlConsumptionRepository:
     ) -> list[Consumption]:
         if not keys:
             return []
-        wanted = set(keys)
-        # One indexed query over the key's columns; the exact keys are picked out here.
+        # One indexed query over the key's columns; the exact keys are picked out here. The
+        # scopes' archive rows come in the same query (content id "": see archived.py).
         conditions, params = ["user_id = %s"], [user_id]
         for column, values in (
             ("collection_id", {k.collection_id for k in keys}),
             ("context_id", {k.context_id for k in keys}),
-            ("content_id", {k.content_id for k in keys}),
+            ("content_id", {k.content_id for k in keys} | {archived.ARCHIVE_CONTENT_ID}),
         ):
             conditions.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
             params.extend(sorted(values))
@@ -170,7 +180,7 @@ class SqlConsumptionRepository:
             suffix = " FOR UPDATE" if lock and connection.features.has_select_for_update else ""
             cursor.execute(f"{SELECT_ROWS} WHERE {' AND '.join(conditions)}{suffix}", params)
             rows = [_to_domain(row) for row in cursor.fetchall()]
-        return [row for row in rows if row.key in wanted]
+        return archived.resolved(rows, keys)
 
     def list_scope(self, *, scope: Scope) -> list[Consumption]:
         with connection.cursor() as cursor:
@@ -179,7 +189,7 @@ class SqlConsumptionRepository:
                 "ORDER BY content_id",
                 [scope.user_id, scope.collection_id, scope.context_id],
             )
-            return [_to_domain(row) for row in cursor.fetchall()]
+            return archived.expanded([_to_domain(row) for row in cursor.fetchall()])
 
     def list_user(self, *, user_id: str) -> list[Consumption]:
         with connection.cursor() as cursor:
@@ -217,6 +227,56 @@ class SqlConsumptionRepository:
             )
             return bool(cursor.rowcount)
 
+    def import_rows(self, *, rows: Sequence[Consumption]) -> int:
+        """Rows from another system (a migration), in one transaction: each inserted when
+        absent, or raised when the stored row is lower (a lower status, or less progress at
+        the same status below 2) — never lowered. Returns how many rows were written."""
+        t = self.table
+        now = _time(timeutil.now())
+        written = 0
+        with transaction.atomic(), connection.cursor() as cursor:
+            for row in rows:
+                access, completed, updated = (
+                    None if value is None else _time(value)
+                    for value in (
+                        row.last_access_time,
+                        row.last_completed_time,
+                        row.last_updated_time,
+                    )
+                )
+                cursor.execute(
+                    f"INSERT INTO {t} ({', '.join(ROW_COLUMNS)}) "
+                    f"VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))}) "
+                    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
+                    "status = excluded.status, "
+                    f"progress = CASE WHEN {t}.progress < excluded.progress "
+                    f"THEN excluded.progress ELSE {t}.progress END, "
+                    f"progress_details = COALESCE(excluded.progress_details, "
+                    f"{t}.progress_details), "
+                    f"last_access_time = CASE WHEN {t}.last_access_time IS NULL "
+                    f"OR {t}.last_access_time < excluded.last_access_time "
+                    f"THEN excluded.last_access_time ELSE {t}.last_access_time END, "
+                    f"last_completed_time = CASE WHEN {t}.status < 2 "
+                    f"THEN excluded.last_completed_time ELSE {t}.last_completed_time END, "
+                    "last_updated_time = %s "
+                    f"WHERE {t}.status < excluded.status OR ({t}.status = excluded.status "
+                    f"AND {t}.status < 2 AND {t}.progress < excluded.progress)",
+                    [
+                        *_key_params(row.key),
+                        row.status,
+                        row.progress,
+                        _json(row.progress_details),
+                        row.time_spent,
+                        access,
+                        completed,
+                        updated or now,
+                        _json(row.provenance),
+                        now,
+                    ],
+                )
+                written += cursor.rowcount
+        return written
+
     def move(
         self,
         *,
@@ -236,6 +296,57 @@ class SqlConsumptionRepository:
                 cursor.execute(
                     f"DELETE FROM {self.table} WHERE {KEY_WHERE}", _key_params(source.key)
                 )
+
+    def archive_scope(
+        self, *, scope: Scope, rows: Sequence[Consumption], at: datetime
+    ) -> list[ConsumptionKey]:
+        """In one transaction: delete each row unless it changed since it was read (another
+        last update time or status), and fold the deleted ones into the scope's archive row."""
+        t = self.table
+        deleted: list[Consumption] = []
+        with transaction.atomic(), connection.cursor() as cursor:
+            for row in rows:
+                if archived.is_archive(row) or row.last_updated_time is None:
+                    continue
+                cursor.execute(
+                    f"DELETE FROM {t} WHERE {KEY_WHERE} AND last_updated_time = %s AND status = %s",
+                    [*_key_params(row.key), _time(row.last_updated_time), row.status],
+                )
+                if cursor.rowcount:
+                    deleted.append(row)
+            if not deleted:
+                return []
+            key = archived.archive_key(scope)
+            suffix = " FOR UPDATE" if connection.features.has_select_for_update else ""
+            cursor.execute(f"{SELECT_ROWS} WHERE {KEY_WHERE}{suffix}", _key_params(key))
+            found = cursor.fetchone()
+            archive = archived.packed(
+                scope=scope,
+                existing=None if found is None else _to_domain(found),
+                rows=deleted,
+                at=at,
+            )
+            times = (archive.last_access_time, archive.last_completed_time)
+            cursor.execute(
+                f"INSERT INTO {t} ({', '.join(ROW_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))}) "
+                f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
+                "progress_details = excluded.progress_details, "
+                "last_access_time = excluded.last_access_time, "
+                "last_completed_time = excluded.last_completed_time, "
+                "last_updated_time = excluded.last_updated_time",
+                [
+                    *_key_params(key),
+                    archive.status,
+                    archive.progress,
+                    _json(archive.progress_details),
+                    archive.time_spent,
+                    *(None if value is None else _time(value) for value in times),
+                    _time(at),
+                    _json(archive.provenance),
+                ],
+            )
+        return [row.key for row in deleted]
 
     def delete_many(self, *, user_id: str, keys: Sequence[ConsumptionKey]) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
