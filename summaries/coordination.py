@@ -1,21 +1,27 @@
 """Per-user serialized, coalescing recomputes (the mechanism behind ``summaries.recompute``).
 
-Three Redis keys per user, all with the ``{userId}`` hash tag (one Redis Cluster slot):
+Redis keys per user, all with the ``{userId}`` hash tag (one Redis Cluster slot):
 
 * ``dirty``  - a set of the user's (collection, context) scopes that need a recompute;
+* ``taken``  - the scopes a round took from ``dirty``, kept until the round's recomputes are done:
+  a worker killed mid-round leaves them for the redelivered task (acks-late) or the sweep;
 * ``queued`` - set (NX, with a TTL) by whoever enqueues the user's task, so a burst of events
   enqueues one task, not one per event;
-* ``lock``   - held by the one worker recomputing the user (token, TTL renewed each round).
+* ``lock``   - held by the one worker recomputing the user (token, TTL renewed each round);
+* ``since``  - a hash: dirty scope -> when it became dirty (epoch ms), for the lag metric.
 
 ``mark`` adds scopes to ``dirty`` and enqueues a task only if it set ``queued``. A task takes the
-lock (or retries shortly when another worker holds it), then repeats: clear ``queued``, pop every
-``dirty`` scope, recompute them - until ``dirty`` is empty. No update is lost: an event that
+lock (or retries shortly when another worker holds it), then repeats: clear ``queued``, move every
+``dirty`` scope to ``taken``, recompute what ``taken`` holds (with any scope a killed worker left
+there), clear ``taken`` - until nothing is left. No update is lost: an event that
 lands during a round is either popped by the next round, or finds ``queued`` cleared and enqueues
 another task. Recomputes read everything from the store, so a retried or duplicated task changes
-nothing. A periodic sweep enqueues users whose ``dirty`` set outlived a lost message.
+nothing. A periodic sweep enqueues users whose ``dirty`` (or unlocked ``taken``) set outlived a
+lost message.
 """
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -24,15 +30,48 @@ from typing import Any
 from django.conf import settings
 
 from modes.policies.base import EnrolmentRef
+from viewer import metrics
 
 PREFIX = "viewer:agg"
 QUEUED_TTL_SECONDS = 300
 LOCK_TTL_MS = 60_000
+# Retries of a Redis command that failed to connect: 0.1, 0.2, 0.4, then 0.5 s apart (~3.2 s).
+COORDINATION_RETRIES = 8
 
-_POP_ALL = """
-local members = redis.call('SMEMBERS', KEYS[1])
-redis.call('DEL', KEYS[1])
-return members
+# Mark one user's scopes dirty (a newly dirty scope records when) and set its queued flag.
+# KEYS: dirty, since, queued; ARGV: now (ms), queued TTL (s), scope, scope, ...
+# Returns 1 when it set the flag (the caller enqueues the user's task).
+_MARK = """
+for i = 3, #ARGV do
+  if redis.call('SADD', KEYS[1], ARGV[i]) == 1 then
+    redis.call('HSET', KEYS[2], ARGV[i], ARGV[1])
+  end
+end
+if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+# Take every dirty scope (moved to ``taken``, beside what a killed round left there) with the
+# time it became dirty ('' when unknown): scope, ms, scope, ms...
+# KEYS: dirty, since, taken.
+_TAKE_ALL = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('SUNIONSTORE', KEYS[3], KEYS[3], KEYS[1])
+  redis.call('DEL', KEYS[1])
+end
+local out = {}
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  out[#out + 1] = member
+  out[#out + 1] = redis.call('HGET', KEYS[2], member) or ''
+end
+return out
+"""
+# The round is done: forget ``taken`` and the times of scopes not dirty again since.
+# KEYS: dirty, since, taken.
+_DONE = """
+for _, member in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('SISMEMBER', KEYS[1], member) == 0 then redis.call('HDEL', KEYS[2], member) end
+end
+return redis.call('DEL', KEYS[3])
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -55,16 +94,28 @@ def _member(scope: EnrolmentRef) -> str:
 @cache
 def coordinator() -> "Coordinator":
     """The process's coordinator: one Redis client (and connection pool) per process, not one
-    per event. redis-py's pool is fork-safe."""
+    per event. redis-py's pool is fork-safe. A failed command is retried for about 3 s (a
+    client from a URL has no retry by default): a restarting Redis must not lose the
+    recompute a view end or an enrolment schedules."""
     import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
-    return Coordinator(redis.Redis.from_url(settings.REDIS_URL, decode_responses=True))
+    return Coordinator(
+        redis.Redis.from_url(
+            settings.REDIS_URL,
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), COORDINATION_RETRIES),
+        )
+    )
 
 
 class Coordinator:
     def __init__(self, client: Any) -> None:
         self.client = client
-        self._pop_all = client.register_script(_POP_ALL)
+        self._mark = client.register_script(_MARK)
+        self._take_all = client.register_script(_TAKE_ALL)
+        self._done = client.register_script(_DONE)
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
 
@@ -75,32 +126,45 @@ class Coordinator:
             by_user.setdefault(scope.user_id, set()).add(_member(scope))
         if not by_user:
             return []
+        now_ms = int(time.time() * 1000)
         pipe = self.client.pipeline(transaction=False)
         for user_id, members in by_user.items():
-            pipe.sadd(_key("dirty", user_id), *members)
-            pipe.set(_key("queued", user_id), "1", nx=True, ex=QUEUED_TTL_SECONDS)
+            keys = [_key("dirty", user_id), _key("since", user_id), _key("queued", user_id)]
+            self._mark(keys=keys, args=[now_ms, QUEUED_TTL_SECONDS, *members], client=pipe)
         replies = pipe.execute()
-        return [user for i, user in enumerate(by_user) if replies[2 * i + 1]]
+        enqueue = [user for user, reply in zip(by_user, replies, strict=True) if reply]
+        if enqueue:
+            metrics.child(metrics.RECOMPUTES_QUEUED, "event").inc(len(enqueue))
+        if len(enqueue) < len(by_user):
+            metrics.RECOMPUTES_COALESCED.inc(len(by_user) - len(enqueue))
+        return enqueue
 
     def run(self, user_id: str, recompute: Callable[[EnrolmentRef], Any]) -> int | None:
         """Recompute every dirty scope of the user, round after round, under the user's lock.
 
-        Returns the number of recomputes, or None when another worker holds the lock.
+        Returns the number of recomputes, or None when another worker holds the lock. When
+        ``recompute`` returns something (a summary was written), the lag from the scope's
+        becoming dirty is observed (``viewer_summary_lag_seconds``).
         """
         lock, token = _key("lock", user_id), uuid.uuid4().hex
         if not self.client.set(lock, token, nx=True, px=LOCK_TTL_MS):
+            metrics.RECOMPUTE_LOCK_BUSY.inc()
             return None
         done = 0
         try:
             while True:
                 self.client.delete(_key("queued", user_id))
-                members = self._pop_all(keys=[_key("dirty", user_id)])
-                if not members:
+                keys = [_key(kind, user_id) for kind in ("dirty", "since", "taken")]
+                popped = self._take_all(keys=keys)
+                if not popped:
                     return done
-                for member in sorted(members):
+                for member, since in sorted(zip(popped[::2], popped[1::2], strict=True)):
                     collection_id, context_id = json.loads(member)
-                    recompute(EnrolmentRef(user_id, collection_id, context_id))
+                    written = recompute(EnrolmentRef(user_id, collection_id, context_id))
                     done += 1
+                    if written is not None and since:
+                        metrics.SUMMARY_LAG.observe(max(0.0, time.time() - int(since) / 1000))
+                self._done(keys=keys)
                 self._renew(keys=[lock], args=[token, LOCK_TTL_MS])
         finally:
             self._release(keys=[lock], args=[token])
@@ -110,10 +174,16 @@ class Coordinator:
         return [json.loads(m) for m in self.client.smembers(_key("dirty", user_id))]
 
     def stale_users(self) -> list[str]:
-        """Users with dirty scopes and no task queued (a lost message): the sweep's work."""
-        users = []
-        for key in self.client.scan_iter(match=f"{PREFIX}:dirty:*", count=500):
-            user_id = key[len(f"{PREFIX}:dirty:{{") : -1]
-            if self.client.set(_key("queued", user_id), "1", nx=True, ex=QUEUED_TTL_SECONDS):
-                users.append(user_id)
-        return users
+        """Users with dirty scopes and no task queued (a lost message), or with scopes a killed
+        worker took and left (``taken`` without a lock holder): the sweep's work."""
+        users: dict[str, None] = {}
+        for kind in ("dirty", "taken"):
+            for key in self.client.scan_iter(match=f"{PREFIX}:{kind}:*", count=500):
+                user_id = key[len(f"{PREFIX}:{kind}:{{") : -1]
+                if user_id in users or (
+                    kind == "taken" and self.client.exists(_key("lock", user_id))
+                ):
+                    continue
+                if self.client.set(_key("queued", user_id), "1", nx=True, ex=QUEUED_TTL_SECONDS):
+                    users[user_id] = None
+        return list(users)

@@ -88,6 +88,26 @@ def test_coordination_sweep_finds_a_lost_message(coordinator: Coordinator) -> No
     assert coordinator.stale_users() == []  # and it is enqueued once
 
 
+def test_coordination_scopes_of_a_round_killed_midway_are_not_lost(
+    coordinator: Coordinator,
+) -> None:
+    coordinator.mark([scope("a"), scope("b")])
+
+    def killed(s: EnrolmentRef) -> None:
+        raise KeyboardInterrupt  # the worker dies during its first recompute
+
+    with pytest.raises(KeyboardInterrupt):
+        coordinator.run("u1", killed)
+    coordinator.client.delete("viewer:agg:queued:{u1}")  # the flag expired
+    # The sweep finds the scopes the dead worker had taken (its lock is gone)...
+    assert coordinator.stale_users() == ["u1"]
+    # ...and the redelivered (or swept) task recomputes both, then nothing is left.
+    seen: list[str] = []
+    assert coordinator.run("u1", lambda s: seen.append(s.collection_id)) == 2
+    assert sorted(seen) == ["a", "b"]
+    assert coordinator.client.keys("viewer:agg:*") == []
+
+
 @pytest.fixture
 def workers(coordinator: Coordinator) -> Iterator[Any]:
     """Two real Celery worker processes on the Redis broker."""
