@@ -5,7 +5,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=config.settings.production
+    DJANGO_SETTINGS_MODULE=config.settings.production \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/viewer-metrics
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -15,6 +16,8 @@ COPY modes ./modes
 COPY consumption ./consumption
 COPY assessments ./assessments
 COPY summaries ./summaries
+COPY legacy ./legacy
+COPY migration ./migration
 COPY manage.py ./
 RUN pip install . \
     && DJANGO_SECRET_KEY=build DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
@@ -22,4 +25,5 @@ RUN pip install . \
 USER viewer
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--graceful-timeout", "30"]
+# config/gunicorn.py: bind 0.0.0.0:8000, 2 workers, graceful timeout 30 s, metrics across workers.
+CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn.py"]

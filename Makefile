@@ -44,5 +44,10 @@ test: lint typecheck pytest
 bench: install
 	bench/run.sh
 
+# Fault soak (about 5 minutes of load; SOAK_DURATION=90 for a shorter run): bench/soak/run.sh.
+.PHONY: soak
+soak: install
+	bench/soak/run.sh
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache staticfiles

@@ -5,6 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
+from viewer.apis import MetricsApi
+
 # The API description is public, like /health and /ready.
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}
 
@@ -13,6 +15,8 @@ urlpatterns = [
     path("", include("consumption.urls")),
     path("", include("assessments.urls")),
     path("", include("summaries.urls")),
+    path("", include("legacy.urls")),
+    path("metrics", MetricsApi.as_view(), name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
     path("admin/", admin.site.urls),

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from modes.selectors import active_policy
-from viewer import events, storage, timeutil
+from viewer import events, metrics, storage, timeutil
 from viewer.errors import ViewNotStartedError
 from viewer.identifiers import ConsumptionKey, ViewTarget
 
@@ -13,8 +13,9 @@ from .domain import Status, WriteOutcome, progress_percent
 from .repositories import consumption_repository
 
 
-def _checked(outcome: WriteOutcome, key: ConsumptionKey) -> WriteOutcome:
+def _checked(outcome: WriteOutcome, key: ConsumptionKey, operation: str) -> WriteOutcome:
     if outcome is WriteOutcome.MISSING:
+        metrics.child(metrics.VIEW_NOT_STARTED, operation).inc()
         raise ViewNotStartedError(
             f"The view of content '{key.content_id}' was not started "
             f"(collection '{key.collection_id}', context '{key.context_id}'): "
@@ -51,7 +52,7 @@ def view_update(
         progress=None if progress is None else progress_percent(progress),
         time_spent=time_spent,
     )
-    return _checked(outcome, key)
+    return _checked(outcome, key, "update")
 
 
 def view_end(
@@ -71,6 +72,7 @@ def view_end(
             key=key, at=ts or timeutil.now(), progress_details=progress_details
         ),
         key,
+        "end",
     )
     if outcome is WriteOutcome.APPLIED:
         storage.status_map().raise_status(key=key, status=Status.COMPLETED)

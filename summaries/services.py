@@ -2,7 +2,8 @@
 the aggregation: recompute a summary, schedule recomputes, follow up a completion."""
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from consumption.repositories import consumption_repository
 from consumption.services import content_complete
 from modes.policies.base import EnrolmentRef
 from modes.selectors import active_policy
-from viewer import storage, timeutil
+from viewer import logs, metrics, storage, timeutil
 from viewer.catalogue import Context
 from viewer.errors import (
     AlreadyEnrolledError,
@@ -152,17 +153,51 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
     return result
 
 
+def summary_recompute_observed(
+    *,
+    scope: EnrolmentRef,
+    event_ms: int | None = None,
+    recompute: Callable[..., Aggregate | None] | None = None,
+) -> Aggregate | None:
+    """``summary_recompute`` (or ``recompute``, the same) of one scope, observed: duration,
+    running count, one log line, and - given when its event happened (epoch ms) - the lag to
+    the summary written."""
+    started, outcome = time.perf_counter(), "error"
+    metrics.RECOMPUTES_RUNNING.inc()
+    try:
+        result = (recompute or summary_recompute)(
+            user_id=scope.user_id, collection_id=scope.collection_id, context_id=scope.context_id
+        )
+        outcome = "skipped" if result is None else "written"
+        if result is not None and event_ms is not None:
+            metrics.SUMMARY_LAG.observe(max(0.0, time.time() - event_ms / 1000))
+        return result
+    finally:
+        metrics.RECOMPUTES_RUNNING.dec()
+        seconds = time.perf_counter() - started
+        metrics.child(metrics.RECOMPUTE_SECONDS, outcome).observe(seconds)
+        logger.info(
+            "recompute",
+            extra={
+                "fields": {
+                    "user": logs.user_ref(scope.user_id),
+                    "collection_id": scope.collection_id,
+                    "context_id": scope.context_id,
+                    "outcome": outcome,
+                    "duration_ms": round(seconds * 1000, 2),
+                }
+            },
+        )
+
+
 def summary_schedule(scopes: Iterable[EnrolmentRef]) -> None:
     """Schedule recomputes. With a broker: coalesced per user (summaries.coordination);
     without one (the embedded default): at once, in this process."""
     scopes = list(scopes)
     if settings.CELERY_TASK_ALWAYS_EAGER:
+        event_ms = int(time.time() * 1000)
         for scope in sorted(set(scopes), key=lambda s: (s.collection_id, s.context_id)):
-            summary_recompute(
-                user_id=scope.user_id,
-                collection_id=scope.collection_id,
-                context_id=scope.context_id,
-            )
+            summary_recompute_observed(scope=scope, event_ms=event_ms)
         return
     from .coordination import coordinator
     from .tasks import recompute_user_task

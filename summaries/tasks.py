@@ -8,15 +8,20 @@ import urllib.request
 from typing import Any
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
 from modes.policies.base import EnrolmentRef
-from viewer import timeutil
+from viewer import metrics, timeutil
 from viewer.identifiers import ConsumptionKey
 
-from .services import completion_followup, summary_recompute
+from .services import completion_followup, summary_recompute, summary_recompute_observed
 
 logger = logging.getLogger(__name__)
+
+# A webhook retry waits at most this long: below the broker's visibility timeout
+# (CELERY_BROKER_TRANSPORT_OPTIONS), which would otherwise deliver the waiting retry twice.
+WEBHOOK_RETRY_MAX_SECONDS = 60
 
 
 @shared_task(name="summaries.completion", acks_late=True)
@@ -31,10 +36,9 @@ def recompute_user_task(self: Any, user_id: str) -> int:
     """Recompute every dirty scope of one user, never two of the user's at once."""
     from .coordination import coordinator
 
-    def recompute(scope: EnrolmentRef) -> None:
-        summary_recompute(
-            user_id=scope.user_id, collection_id=scope.collection_id, context_id=scope.context_id
-        )
+    def recompute(scope: EnrolmentRef) -> Any:
+        # summary_recompute is looked up here, at call time: bench/aggregation/probe.py wraps it.
+        return summary_recompute_observed(scope=scope, recompute=summary_recompute)
 
     done = coordinator().run(user_id, recompute)
     if done is None:  # another worker is recomputing this user: come back right after
@@ -50,6 +54,8 @@ def sweep_task() -> int:
     users = coordinator().stale_users()
     for user_id in users:
         recompute_user_task.delay(user_id)
+    if users:
+        metrics.child(metrics.RECOMPUTES_QUEUED, "sweep").inc(len(users))
     return len(users)
 
 
@@ -72,9 +78,7 @@ def completion_webhooks_task(user_id: str, collection_id: str, context_id: str) 
     bind=True,
     name="summaries.deliver_webhook",
     acks_late=True,
-    max_retries=8,
-    retry_backoff=True,
-    retry_backoff_max=600,
+    max_retries=16,
 )
 def deliver_webhook_task(
     self: Any, url: str, user_id: str, collection_id: str, context_id: str, at_ms: int
@@ -101,7 +105,23 @@ def deliver_webhook_task(
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return int(response.status)
+            status = int(response.status)
     except OSError as exc:  # connection refused, timeout, HTTP error: retry with backoff
-        logger.warning("webhook delivery failed (%s), retrying", type(exc).__name__)
-        raise self.retry(exc=exc) from exc
+        final = self.request.retries >= self.max_retries
+        metrics.child(metrics.WEBHOOK_DELIVERIES, "failed" if final else "retried").inc()
+        logger.warning(
+            "webhook delivery failed (%s), %s",
+            type(exc).__name__,
+            "out of retries" if final else "retrying",
+        )
+        # Exponential backoff with full jitter, at most WEBHOOK_RETRY_MAX_SECONDS (the task's
+        # retry_backoff options apply only to autoretry_for; a bare retry waits 180 s).
+        countdown = get_exponential_backoff_interval(
+            factor=1,
+            retries=self.request.retries,
+            maximum=WEBHOOK_RETRY_MAX_SECONDS,
+            full_jitter=True,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    metrics.child(metrics.WEBHOOK_DELIVERIES, "delivered").inc()
+    return status

@@ -65,6 +65,17 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
         "/v1/context/B1",
         {"type": "batch", "collectionIds": ["C1"], "startDate": "2026-01-01"},
     ),
+    ("GET", "/metrics", None),  # a service or admin token (tests/viewer/test_metrics.py)
+    (
+        "PATCH",
+        "/v1/content/state/update",
+        {
+            "userId": "{user}",
+            "contents": [{"contentId": "c1", "courseId": "C1", "batchId": "B1", "status": 1}],
+        },
+    ),
+    ("POST", "/v1/content/state/read", {"userId": "{user}", "courseId": "C1", "batchId": "B1"}),
+    ("GET", "/v1/user/enrollment/list/{user}", None),
 ]
 PUBLIC_ROUTES = {
     "health",

@@ -1,15 +1,19 @@
-"""Kernel endpoints: health, readiness, and the catalogue (collections, contexts)."""
+"""Kernel endpoints: health, readiness, metrics, and the catalogue (collections, contexts)."""
 
 import time
 from typing import Any
 
-from rest_framework.permissions import AllowAny
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import envelope, schema, storage, timeutil
+from . import envelope, metrics, schema, storage, timeutil
 from .api import EnvelopeApi
-from .auth import ROLE_ADMIN
+from .auth import ROLE_ADMIN, ROLES, Principal
 from .catalogue import Collection, Context, nodes_to_json
 from .selectors import collection_get, context_get
 from .serializers import CollectionInputSerializer, ContextInputSerializer
@@ -234,3 +238,42 @@ class ReadyApi(PublicApi):
             response_code="SERVICE_UNAVAILABLE",
         )
         return Response(payload, status=503)
+
+
+class MetricsAccess(BasePermission):
+    """A service or admin token, unless VIEWER_METRICS_PUBLIC (the local settings' default)."""
+
+    message = "Metrics need the service or admin role."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if settings.VIEWER_METRICS_PUBLIC:
+            return True
+        principal = request.user
+        return isinstance(principal, Principal) and bool(principal.roles & set(ROLES))
+
+
+class MetricsApi(EnvelopeApi):
+    """Prometheus text format (not the envelope) on success; 401/403 in the envelope."""
+
+    api_id = "api.metrics"
+    permission_classes = [MetricsAccess]
+
+    def get_authenticators(self) -> list[Any]:
+        return [] if settings.VIEWER_METRICS_PUBLIC else super().get_authenticators()
+
+    @extend_schema(
+        operation_id="metrics",
+        summary="Prometheus metrics of every process of this instance",
+        description="The Prometheus text exposition format. Needs a token with the `service` or "
+        "`admin` role unless `VIEWER_METRICS_PUBLIC=true`; errors answer in the envelope.",
+        responses={
+            (200, "text/plain"): OpenApiTypes.STR,
+            **{
+                (code, "application/json"): schema.ERROR_ENVELOPE
+                for code in (401, 403, 405, 429, 500)
+            },
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        body, content_type = metrics.exposition()
+        return HttpResponse(body, content_type=content_type)

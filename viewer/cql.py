@@ -136,6 +136,16 @@ def ping() -> None:
         session().execute("SELECT release_version FROM system.local")
 
 
+def shutdown() -> None:
+    """Close this process's session, if it connected: a clean driver shutdown, so a process
+    exits at once instead of waiting ~5 s for the driver's event loop thread."""
+    global _session
+    if _session is not None:
+        _session.cluster.shutdown()
+        _session = None
+        _prepared.clear()
+
+
 def reconnect() -> None:
     """Drop the sessions inherited from a parent process; the next use connects anew."""
     from django.db import connections

@@ -7,6 +7,9 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from kombu.exceptions import OperationalError as BrokerUnavailableError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -63,6 +66,10 @@ def to_viewer_error(exc: Exception) -> ViewerError:
         return ThrottledError(str(exc.detail))
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("store unavailable: %s", type(exc).__name__)
+        return StoreUnavailableError()
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError | BrokerUnavailableError):
+        # Redis (coordination) or the broker stayed unreachable past the clients' retries.
+        logger.warning("redis or broker unavailable: %s", type(exc).__name__)
         return StoreUnavailableError()
     if isinstance(exc, DatabaseError):
         logger.exception("database error")

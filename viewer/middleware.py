@@ -1,12 +1,17 @@
-"""Request ids: ``X-Request-ID`` from the caller (or a fresh one) is echoed on the response."""
+"""Request ids, request metrics and the one log line per request.
 
-import re
-import uuid
+The request id is ``X-Request-ID`` from the caller when it is a plain token, else the body's
+``params.msgid`` when that is one, else a generated id (which then is also the envelope's
+``params.msgid``); it is echoed in the response's ``X-Request-ID``, stamped on every log line
+of the request and carried into the tasks the request schedules (``viewer.logs``).
+"""
+
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+from . import logs
 
 
 class RequestIdMiddleware:
@@ -14,10 +19,16 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
+        started = time.perf_counter()
         # An id that is not a plain token is replaced, so nothing odd reaches headers or logs.
-        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
-        request.request_id = request_id  # type: ignore[attr-defined]
-        response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        return response
+        logs.start_request(request, request.headers.get("X-Request-ID", ""))
+        token = logs.bind(request)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = logs.request_id_of(request)
+            logs.request_finished(
+                request, status=response.status_code, seconds=time.perf_counter() - started
+            )
+            return response
+        finally:
+            logs.unbind(token)

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from . import metrics
 from .identifiers import ConsumptionKey
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class RedisStatusMap:
                 args=[self._ttl_ms, key.content_id, int(status)],
             )
         except self._errors as exc:
+            metrics.child(metrics.STATUS_MAP_FALLBACKS, "raise").inc()
             logger.warning("status map write skipped, Redis unavailable: %s", type(exc).__name__)
 
     def forget(self, *, key: ConsumptionKey) -> None:
@@ -105,6 +107,7 @@ class RedisStatusMap:
                 map_key(key.user_id, key.collection_id, key.context_id), key.content_id
             )
         except self._errors as exc:
+            metrics.child(metrics.STATUS_MAP_FALLBACKS, "forget").inc()
             # The map may show the deleted row's status until it expires; logged loudly.
             logger.error("status map entry not removed, Redis unavailable: %s", type(exc).__name__)
 
@@ -124,8 +127,10 @@ class RedisStatusMap:
                 pipe.hmget(name, [member.content_id for member in members])
             replies = pipe.execute()
             reloads = []
+            hits = 0
             for index, (name, members) in enumerate(groups.items()):
                 exists, values = replies[2 * index], replies[2 * index + 1]
+                hits += 1 if exists else 0
                 for member, value in zip(members, values, strict=True):
                     if value is not None:
                         result[member] = max(result[member], int(value))
@@ -133,13 +138,19 @@ class RedisStatusMap:
                     pairs = [(m.content_id, int(stored[m])) for m in members if stored.get(m)]
                     if pairs:
                         reloads.append((name, pairs))
+            if hits:
+                metrics.child(metrics.STATUS_MAP_LOOKUPS, "hit").inc(hits)
+            if hits < len(groups):
+                metrics.child(metrics.STATUS_MAP_LOOKUPS, "miss").inc(len(groups) - hits)
             if reloads:
+                metrics.STATUS_MAP_RELOADS.inc(len(reloads))
                 pipe = self._client.pipeline(transaction=False)
                 for name, pairs in reloads:
                     args = [self._ttl_ms, *[v for pair in pairs for v in pair]]
                     self._raise(keys=[name], args=args, client=pipe)
                 pipe.execute()
         except self._errors as exc:
+            metrics.child(metrics.STATUS_MAP_FALLBACKS, "read").inc()
             logger.warning("status map read fell back to the store: %s", type(exc).__name__)
         return result
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from . import metrics
 from .statusmap import ContentStatusMap
 
 BACKENDS: dict[str, dict[str, str]] = {
@@ -72,10 +73,20 @@ def backend_names() -> list[str]:
     return sorted(BACKENDS)
 
 
+# Every component's calls are timed (viewer_store_call_*), labelled with where they go; the SQL
+# store's status map does no I/O of its own and is left alone.
+UNTIMED = {("sql", "status_map")}
+OWN_BACKEND = {"status_map": "redis"}
+
+
 @cache
 def component(name: str) -> Any:
     """The configured implementation of component ``name`` (one instance per process)."""
-    return import_string(BACKENDS[settings.VIEWER_STORE][name])()
+    implementation = import_string(BACKENDS[settings.VIEWER_STORE][name])
+    if (settings.VIEWER_STORE, name) not in UNTIMED:
+        backend = OWN_BACKEND.get(name, settings.VIEWER_STORE)
+        implementation = metrics.timed_class(implementation, backend=backend, repository=name)
+    return implementation()
 
 
 def status_map() -> ContentStatusMap:

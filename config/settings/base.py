@@ -5,8 +5,10 @@ Every variable is documented in ``.env.example`` and the README. A ``.env`` file
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -33,6 +35,8 @@ INSTALLED_APPS = [
     "consumption",
     "assessments",
     "summaries",
+    "legacy",
+    "migration",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +173,15 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Acked after it ran, one message reserved at a time: a worker that dies mid-task loses nothing.
+# Its pool process killed: the message is requeued at once (Celery would ack it otherwise). The
+# whole worker killed: Redis hands the message out again after the visibility timeout, which
+# must exceed the longest countdown a task is scheduled with (webhook retries back off up to
+# 600 s), or a delayed task held by a live worker would be handed to a second one.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=900),
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -249,11 +262,32 @@ CORS_ALLOW_HEADERS = (
 )
 CORS_EXPOSE_HEADERS = ["X-Request-ID"]
 
-LOGGING = {
+# --- Metrics (README "Operations"): GET /metrics needs a service or admin token unless public;
+# a Celery worker serves its own on VIEWER_METRICS_WORKER_PORT (0: none) at ..._ADDR.
+VIEWER_METRICS_PUBLIC = env.bool("VIEWER_METRICS_PUBLIC", default=False)
+VIEWER_METRICS_WORKER_PORT = env.int("VIEWER_METRICS_WORKER_PORT", default=0)
+VIEWER_METRICS_WORKER_ADDR = env.str("VIEWER_METRICS_WORKER_ADDR", default="127.0.0.1")
+
+# --- Logs: one line per request and per task (viewer/logs.py), json or text.
+VIEWER_LOG_FORMAT = env.str("VIEWER_LOG_FORMAT", default="text")
+LOG_FORMATS = ("json", "text")
+if VIEWER_LOG_FORMAT not in LOG_FORMATS:
+    raise ImproperlyConfigured(f"VIEWER_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "text"}},
+    "filters": {"request": {"()": "viewer.logs.RequestContextFilter"}},
+    "formatters": {
+        "text": {"()": "viewer.logs.TextFormatter"},
+        "json": {"()": "viewer.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": VIEWER_LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("VIEWER_LOG_LEVEL", default="INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }

@@ -13,3 +13,5 @@ SECRET_KEY = env.str(
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 # Without VIEWER_JWT_SECRET / VIEWER_JWT_PUBLIC_KEYS, a signing secret is created here on first use.
 VIEWER_JWT_LOCAL_KEY_FILE = str(BASE_DIR / ".local" / "jwt-secret")  # noqa: F405
+# GET /metrics answers without a token here (DESIGN: open locally, a service token elsewhere).
+VIEWER_METRICS_PUBLIC = env.bool("VIEWER_METRICS_PUBLIC", default=True)

@@ -20,6 +20,12 @@ CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# One JSON object per log line (VIEWER_LOG_FORMAT=text for a readable one).
+VIEWER_LOG_FORMAT = env.str("VIEWER_LOG_FORMAT", default="json")
+if VIEWER_LOG_FORMAT not in LOG_FORMATS:  # noqa: F405
+    raise ImproperlyConfigured(f"VIEWER_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}.")  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = VIEWER_LOG_FORMAT  # noqa: F405
+
 # No silent open mode: production needs authentication and real keys.
 if not VIEWER_AUTH:  # noqa: F405
     raise ImproperlyConfigured("VIEWER_AUTH=off is accepted only by the local and test settings.")

@@ -24,6 +24,10 @@ class EnrolmentRepository(Protocol):
 
     def deactivate(self, *, user_id: str, collection_id: str, context_id: str) -> None: ...
 
+    def import_enrolment(self, *, enrolment: Enrolment) -> bool:
+        """Insert an enrolment from another system (a migration) with all its fields, unless
+        one exists (then nothing changes). True when inserted."""
+
     def record_progress(
         self,
         *,

@@ -22,6 +22,11 @@ CREATE = (
     f"INSERT INTO {TABLE} (userid, collectionid, contextid, active, enrolled_date, status, "
     "progress, last_updated_time) VALUES (?, ?, ?, true, ?, 0, 0, ?) IF NOT EXISTS"
 )
+IMPORT = (
+    f"INSERT INTO {TABLE} (userid, collectionid, contextid, active, enrolled_date, status, "
+    "progress, completedon, issued_certificates, last_updated_time) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
+)
 SET_ACTIVE = (
     f"UPDATE {TABLE} SET active = ?, last_updated_time = ? "
     "WHERE userid = ? AND collectionid = ? AND contextid = ? IF EXISTS"
@@ -82,6 +87,24 @@ class CassandraEnrolmentRepository:
         created = cql.execute(CREATE, (user_id, collection_id, context_id, at, now)).one()
         if not created["[applied]"]:
             cql.execute(SET_ACTIVE, (True, now, user_id, collection_id, context_id))
+
+    def import_enrolment(self, *, enrolment: Enrolment) -> bool:
+        answer = cql.execute(
+            IMPORT,
+            (
+                enrolment.user_id,
+                enrolment.collection_id,
+                enrolment.context_id,
+                enrolment.active,
+                enrolment.enrolled_date or timeutil.EPOCH,
+                enrolment.status,
+                enrolment.progress,
+                enrolment.completed_on,
+                [dict(c) for c in enrolment.issued_certificates],
+                enrolment.last_updated_time or timeutil.now(),
+            ),
+        ).one()
+        return bool(answer["[applied]"])
 
     def deactivate(self, *, user_id: str, collection_id: str, context_id: str) -> None:
         cql.execute(SET_ACTIVE, (False, timeutil.now(), user_id, collection_id, context_id))

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from viewer import timeutil
 
@@ -58,6 +58,32 @@ class SqlEnrolmentRepository:
                 )
         except IntegrityError:  # created concurrently: make sure it is active
             EnrolmentRecord.objects.filter(**key).update(active=True, last_updated_time=now)
+
+    def import_enrolment(self, *, enrolment: Enrolment) -> bool:
+        # One statement (a migration writes many): inserted, or nothing when it exists.
+        table = EnrolmentRecord._meta.db_table
+        prep = connection.ops.adapt_datetimefield_value
+        certificates = EnrolmentRecord._meta.get_field("issued_certificates")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (user_id, collection_id, context_id, active, "
+                "enrolled_date, status, progress, completed_on, issued_certificates, "
+                "last_updated_time) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (user_id, collection_id, context_id) DO NOTHING",
+                [
+                    enrolment.user_id,
+                    enrolment.collection_id,
+                    enrolment.context_id,
+                    enrolment.active,
+                    prep(enrolment.enrolled_date or timeutil.EPOCH),
+                    enrolment.status,
+                    enrolment.progress,
+                    prep(enrolment.completed_on) if enrolment.completed_on else None,
+                    certificates.get_db_prep_save(list(enrolment.issued_certificates), connection),
+                    prep(enrolment.last_updated_time or timeutil.now()),
+                ],
+            )
+            return bool(cursor.rowcount)
 
     def deactivate(self, *, user_id: str, collection_id: str, context_id: str) -> None:
         EnrolmentRecord.objects.filter(

@@ -191,6 +191,39 @@ def test_collection_completed_webhook_is_sent_once_signed(
     assert headers["Idempotency-Key"] == f"collection.completed:{USER}:class-1-maths:batch-1"
 
 
+def test_webhook_retries_wait_less_than_the_broker_visibility_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by bench/soak: a killed worker's message stayed unacknowledged for kombu's default
+    hour, so its completion webhook came an hour late. The broker redelivers after
+    CELERY_BROKER_TRANSPORT_OPTIONS' visibility timeout; a delivery's retry must wait less than
+    that (plus its 10 s request), or the waiting retry would be delivered twice."""
+    import socket
+
+    from django.conf import settings
+
+    from summaries import tasks
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks"  # nothing listens there
+    countdowns: list[float] = []
+
+    def retry(*args: Any, countdown: float, **kwargs: Any) -> Exception:
+        countdowns.append(countdown)
+        return RuntimeError("retried")
+
+    monkeypatch.setattr(tasks.deliver_webhook_task, "retry", retry)
+    task = tasks.deliver_webhook_task
+    for attempt in range(task.max_retries):
+        with pytest.raises(RuntimeError, match="retried"):
+            task.apply(args=(dead, USER, "c1", "b1", 1), retries=attempt, throw=True)
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert len(countdowns) == task.max_retries
+    assert all(0 <= c <= tasks.WEBHOOK_RETRY_MAX_SECONDS for c in countdowns)
+    assert tasks.WEBHOOK_RETRY_MAX_SECONDS + 10 < visibility < 3600
+
+
 def test_recompute_without_enrolment_does_nothing(api: Api, maths_catalogue: None) -> None:
     assert summary_recompute(user_id=USER, collection_id="class-1-maths", context_id="b") is None
     assert (
