@@ -192,18 +192,32 @@ def summary_recompute_observed(
 
 def summary_schedule(scopes: Iterable[EnrolmentRef]) -> None:
     """Schedule recomputes. With a broker: coalesced per user (summaries.coordination);
-    without one (the embedded default): at once, in this process."""
+    without one (the embedded default), or when Redis or the broker stays unreachable (the
+    write is done: its summary must not be lost), at once, in this process."""
     scopes = list(scopes)
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        event_ms = int(time.time() * 1000)
-        for scope in sorted(set(scopes), key=lambda s: (s.collection_id, s.context_id)):
-            summary_recompute_observed(scope=scope, event_ms=event_ms)
+        _recompute_now(scopes)
         return
+    from kombu.exceptions import OperationalError as BrokerUnavailableError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
     from .coordination import coordinator
     from .tasks import recompute_user_task
 
-    for user_id in coordinator().mark(scopes):
-        recompute_user_task.delay(user_id)
+    try:
+        for user_id in coordinator().mark(scopes):
+            recompute_user_task.delay(user_id)
+    except (RedisConnectionError, RedisTimeoutError, BrokerUnavailableError) as exc:
+        # Marked scopes stay dirty for the sweep; the summary is written now all the same.
+        logger.warning("recompute scheduling unavailable (%s): recomputing in-process", exc)
+        _recompute_now(scopes)
+
+
+def _recompute_now(scopes: list[EnrolmentRef]) -> None:
+    event_ms = int(time.time() * 1000)
+    for scope in sorted(set(scopes), key=lambda s: (s.user_id, s.collection_id, s.context_id)):
+        summary_recompute_observed(scope=scope, event_ms=event_ms)
 
 
 def attempt_followup(*, key: ConsumptionKey, at: datetime) -> None:
