@@ -52,3 +52,28 @@ class ActivityAggRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_id}/{self.user_id}/{self.context_id}"
+
+
+class PendingAnnouncement(models.Model):
+    """A ``collection.completed`` event not yet handed to the delivery tasks (an outbox, in the
+    relational database whatever the store). Written before the enrolment's terminal write;
+    the fan-out task leases it, enqueues one delivery per URL, then deletes it. The sweep
+    announces what a crash or a broker outage left behind."""
+
+    user_id = models.CharField(max_length=256)
+    collection_id = models.CharField(max_length=256)
+    context_id = models.CharField(max_length=256)
+    created_at = models.DateTimeField()
+    leased_until = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "viewer_pending_announcements"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "collection_id", "context_id"], name="announcement_key"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="announcement_created")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}/{self.collection_id}/{self.context_id}"

@@ -4,10 +4,11 @@ the aggregation: recompute a summary, schedule recomputes, follow up a completio
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from assessments.selectors import attempt_read
 from consumption.domain import WriteOutcome
@@ -30,9 +31,15 @@ from viewer.selectors import collection_find, context_get
 
 from .carry import StoreCarryPort
 from .domain import Aggregate, Enrolment, aggregate
+from .models import PendingAnnouncement
 from .repositories import aggregate_repository, enrolment_repository
 
 logger = logging.getLogger(__name__)
+
+# A fan-out task that died holding an announcement's lease gives it back after this long.
+ANNOUNCEMENT_LEASE_SECONDS = 300
+# The sweep leaves younger announcements to the request or task that wrote them.
+ANNOUNCEMENT_GRACE_SECONDS = 120
 
 
 def _context_for(*, collection_id: str, context_id: str) -> Context:
@@ -138,6 +145,11 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
     )
     aggregate_repository().save(aggregate=result)
     if enrolment.status < 2:
+        if result.status == 2:  # the outbox first: a crash after the terminal write loses nothing
+            PendingAnnouncement.objects.get_or_create(
+                **key_of(user_id, collection_id, context_id),
+                defaults={"created_at": timeutil.now()},
+            )
         completed_now = enrolment_repository().record_progress(
             user_id=user_id,
             collection_id=collection_id,
@@ -147,10 +159,63 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
             completed_on=result.completed_on,
         )
         if completed_now:
-            from .tasks import completion_webhooks_task
-
-            completion_webhooks_task.delay(user_id, collection_id, context_id)
+            announce(user_id=user_id, collection_id=collection_id, context_id=context_id)
     return result
+
+
+def key_of(user_id: str, collection_id: str, context_id: str) -> dict[str, str]:
+    return {"user_id": user_id, "collection_id": collection_id, "context_id": context_id}
+
+
+def announce(*, user_id: str, collection_id: str, context_id: str) -> None:
+    """Hand a completion to the fan-out task; with the broker unreachable it stays in the
+    outbox (PendingAnnouncement) for the sweep."""
+    from kombu.exceptions import OperationalError as BrokerUnavailableError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from .tasks import completion_webhooks_task
+
+    try:
+        completion_webhooks_task.delay(user_id, collection_id, context_id)
+    except (BrokerUnavailableError, RedisConnectionError, RedisTimeoutError) as exc:
+        logger.warning("completion announcement left for the sweep: %s", type(exc).__name__)
+
+
+def announcement_lease(*, user_id: str, collection_id: str, context_id: str) -> bool:
+    """Lease a pending announcement to fan it out: True for the one caller that got it (the
+    lease lapses after ANNOUNCEMENT_LEASE_SECONDS if that caller dies before it is done)."""
+    now = timeutil.now()
+    return bool(
+        PendingAnnouncement.objects.filter(**key_of(user_id, collection_id, context_id))
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+        .update(leased_until=now + timedelta(seconds=ANNOUNCEMENT_LEASE_SECONDS))
+    )
+
+
+def announcement_done(*, user_id: str, collection_id: str, context_id: str) -> None:
+    PendingAnnouncement.objects.filter(**key_of(user_id, collection_id, context_id)).delete()
+
+
+def announcements_left() -> list[EnrolmentRef]:
+    """Announcements a crash or a broker outage left behind (older than
+    ANNOUNCEMENT_GRACE_SECONDS, not leased): those of completed enrolments, to announce again;
+    those whose terminal write never happened are dropped (a later completion writes anew)."""
+    now = timeutil.now()
+    stale = PendingAnnouncement.objects.filter(
+        created_at__lt=now - timedelta(seconds=ANNOUNCEMENT_GRACE_SECONDS)
+    ).filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+    left = []
+    for record in stale.order_by("created_at")[:1000]:
+        ref = EnrolmentRef(record.user_id, record.collection_id, record.context_id)
+        enrolment = enrolment_repository().get(
+            **key_of(record.user_id, record.collection_id, record.context_id)
+        )
+        if enrolment is not None and enrolment.status == 2:
+            left.append(ref)
+        else:
+            record.delete()
+    return left
 
 
 def summary_recompute_observed(

@@ -15,7 +15,14 @@ from modes.policies.base import EnrolmentRef
 from viewer import metrics, timeutil
 from viewer.identifiers import ConsumptionKey
 
-from .services import completion_followup, summary_recompute, summary_recompute_observed
+from .services import (
+    announcement_done,
+    announcement_lease,
+    announcements_left,
+    completion_followup,
+    summary_recompute,
+    summary_recompute_observed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +55,8 @@ def recompute_user_task(self: Any, user_id: str) -> int:
 
 @shared_task(name="summaries.sweep")
 def sweep_task() -> int:
-    """Re-enqueue users whose dirty scopes outlived a lost message (celery beat, every minute)."""
+    """Re-enqueue users whose dirty scopes outlived a lost message, and completions whose
+    announcement a crash or a broker outage left in the outbox (celery beat, every minute)."""
     from .coordination import coordinator
 
     users = coordinator().stale_users()
@@ -56,7 +64,10 @@ def sweep_task() -> int:
         recompute_user_task.delay(user_id)
     if users:
         metrics.child(metrics.RECOMPUTES_QUEUED, "sweep").inc(len(users))
-    return len(users)
+    left = announcements_left()
+    for ref in left:
+        completion_webhooks_task.delay(ref.user_id, ref.collection_id, ref.context_id)
+    return len(users) + len(left)
 
 
 def _signature(body: bytes) -> str:
@@ -66,11 +77,16 @@ def _signature(body: bytes) -> str:
 
 @shared_task(name="summaries.completion_webhooks")
 def completion_webhooks_task(user_id: str, collection_id: str, context_id: str) -> int:
-    """Fan out a collection.completed event: one delivery task per configured URL."""
+    """Fan out a collection.completed event: one delivery task per configured URL, by the one
+    task that leased its pending announcement (a duplicate of this task sends nothing)."""
+    scope = {"user_id": user_id, "collection_id": collection_id, "context_id": context_id}
+    if not announcement_lease(**scope):
+        return 0
     for url in settings.VIEWER_COMPLETION_WEBHOOKS:
         deliver_webhook_task.delay(
             url, user_id, collection_id, context_id, timeutil.to_ms(timeutil.now())
         )
+    announcement_done(**scope)
     return len(settings.VIEWER_COMPLETION_WEBHOOKS)
 
 

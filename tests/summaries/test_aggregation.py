@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import override_settings
 
 from summaries.domain import aggregate
@@ -189,6 +190,35 @@ def test_collection_completed_webhook_is_sent_once_signed(
     expected = "sha256=" + hmac.new(b"s3", body, hashlib.sha256).hexdigest()
     assert headers["X-Viewer-Signature"] == expected
     assert headers["Idempotency-Key"] == f"collection.completed:{USER}:class-1-maths:batch-1"
+
+
+def test_completion_announcement_left_by_a_crash_is_sent_by_the_sweep_once(
+    api: Api, maths_catalogue: None, webhook_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies between the enrolment's terminal write and handing the event to the
+    fan-out task (or the broker is down then): the outbox keeps it, the sweep sends it, once."""
+    from summaries import coordination, services, tasks
+
+    class NothingDirty:
+        def stale_users(self) -> list[str]:
+            return []
+
+    monkeypatch.setattr(coordination, "coordinator", NothingDirty)
+    with override_settings(VIEWER_COMPLETION_WEBHOOKS=[webhook_url]):
+        enrol(api, "class-1-maths", "batch-1")
+        with monkeypatch.context() as patch:
+            patch.setattr(services, "announce", lambda **scope: None)  # the crash
+            for content in ("SDA", "DDA", "TDA"):
+                complete(api, content, "class-1-maths", "batch-1")
+        assert _enrolment().status == 2 and _Hook.received == []
+        assert services.announcements_left() == []  # young: its writer may still hand it over
+        with time_machine.travel(timeutil.now() + timedelta(minutes=5)):
+            tasks.sweep_task.apply()
+            tasks.sweep_task.apply()  # a second sweep finds nothing left
+            # A late duplicate of the fan-out task sends nothing either.
+            tasks.completion_webhooks_task.apply(args=(USER, "class-1-maths", "batch-1"))
+    assert len(_Hook.received) == 1
+    assert json.loads(_Hook.received[0][1])["collectionId"] == "class-1-maths"
 
 
 def test_webhook_retries_wait_less_than_the_broker_visibility_timeout(
