@@ -54,7 +54,7 @@ class ActivityAggRecord(models.Model):
         return f"{self.activity_id}/{self.user_id}/{self.context_id}"
 
 
-class PendingAnnouncement(models.Model):
+class PendingAnnouncementRecord(models.Model):
     """A ``collection.completed`` event not yet handed to the delivery tasks (an outbox, in the
     relational database whatever the store). Written before the enrolment's terminal write;
     the fan-out task leases it, enqueues one delivery per URL, then deletes it. The sweep

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 
 from assessments.selectors import attempt_read
 from consumption.domain import WriteOutcome
@@ -31,8 +30,8 @@ from viewer.selectors import collection_find, context_get
 
 from .carry import StoreCarryPort
 from .domain import Aggregate, Enrolment, aggregate
-from .models import PendingAnnouncement
 from .repositories import aggregate_repository, enrolment_repository
+from .repositories.outbox import announcement_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -146,9 +145,8 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
     aggregate_repository().save(aggregate=result)
     if enrolment.status < 2:
         if result.status == 2:  # the outbox first: a crash after the terminal write loses nothing
-            PendingAnnouncement.objects.get_or_create(
-                **key_of(user_id, collection_id, context_id),
-                defaults={"created_at": timeutil.now()},
+            announcement_outbox().add(
+                ref=EnrolmentRef(user_id, collection_id, context_id), at=timeutil.now()
             )
         completed_now = enrolment_repository().record_progress(
             user_id=user_id,
@@ -163,13 +161,9 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
     return result
 
 
-def key_of(user_id: str, collection_id: str, context_id: str) -> dict[str, str]:
-    return {"user_id": user_id, "collection_id": collection_id, "context_id": context_id}
-
-
 def announce(*, user_id: str, collection_id: str, context_id: str) -> None:
     """Hand a completion to the fan-out task; with the broker unreachable it stays in the
-    outbox (PendingAnnouncement) for the sweep."""
+    outbox for the sweep."""
     from kombu.exceptions import OperationalError as BrokerUnavailableError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -182,39 +176,35 @@ def announce(*, user_id: str, collection_id: str, context_id: str) -> None:
         logger.warning("completion announcement left for the sweep: %s", type(exc).__name__)
 
 
-def announcement_lease(*, user_id: str, collection_id: str, context_id: str) -> bool:
+def announcement_lease(*, ref: EnrolmentRef) -> bool:
     """Lease a pending announcement to fan it out: True for the one caller that got it (the
     lease lapses after ANNOUNCEMENT_LEASE_SECONDS if that caller dies before it is done)."""
-    now = timeutil.now()
-    return bool(
-        PendingAnnouncement.objects.filter(**key_of(user_id, collection_id, context_id))
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-        .update(leased_until=now + timedelta(seconds=ANNOUNCEMENT_LEASE_SECONDS))
+    return announcement_outbox().lease(
+        ref=ref, at=timeutil.now(), seconds=ANNOUNCEMENT_LEASE_SECONDS
     )
 
 
-def announcement_done(*, user_id: str, collection_id: str, context_id: str) -> None:
-    PendingAnnouncement.objects.filter(**key_of(user_id, collection_id, context_id)).delete()
+def announcement_done(*, ref: EnrolmentRef) -> None:
+    announcement_outbox().remove(ref=ref)
 
 
 def announcements_left() -> list[EnrolmentRef]:
     """Announcements a crash or a broker outage left behind (older than
     ANNOUNCEMENT_GRACE_SECONDS, not leased): those of completed enrolments, to announce again;
     those whose terminal write never happened are dropped (a later completion writes anew)."""
-    now = timeutil.now()
-    stale = PendingAnnouncement.objects.filter(
-        created_at__lt=now - timedelta(seconds=ANNOUNCEMENT_GRACE_SECONDS)
-    ).filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+    now, outbox = timeutil.now(), announcement_outbox()
+    stale = outbox.stale(
+        created_before=now - timedelta(seconds=ANNOUNCEMENT_GRACE_SECONDS), at=now, limit=1000
+    )
     left = []
-    for record in stale.order_by("created_at")[:1000]:
-        ref = EnrolmentRef(record.user_id, record.collection_id, record.context_id)
+    for ref in stale:
         enrolment = enrolment_repository().get(
-            **key_of(record.user_id, record.collection_id, record.context_id)
+            user_id=ref.user_id, collection_id=ref.collection_id, context_id=ref.context_id
         )
         if enrolment is not None and enrolment.status == 2:
             left.append(ref)
         else:
-            record.delete()
+            outbox.remove(ref=ref)
     return left
 
 

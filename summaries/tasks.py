@@ -79,14 +79,14 @@ def _signature(body: bytes) -> str:
 def completion_webhooks_task(user_id: str, collection_id: str, context_id: str) -> int:
     """Fan out a collection.completed event: one delivery task per configured URL, by the one
     task that leased its pending announcement (a duplicate of this task sends nothing)."""
-    scope = {"user_id": user_id, "collection_id": collection_id, "context_id": context_id}
-    if not announcement_lease(**scope):
+    ref = EnrolmentRef(user_id, collection_id, context_id)
+    if not announcement_lease(ref=ref):
         return 0
     for url in settings.VIEWER_COMPLETION_WEBHOOKS:
         deliver_webhook_task.delay(
             url, user_id, collection_id, context_id, timeutil.to_ms(timeutil.now())
         )
-    announcement_done(**scope)
+    announcement_done(ref=ref)
     return len(settings.VIEWER_COMPLETION_WEBHOOKS)
 
 

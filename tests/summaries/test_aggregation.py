@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from summaries.domain import aggregate
-from summaries.models import PendingAnnouncement
+from summaries.models import PendingAnnouncementRecord
 from summaries.repositories import aggregate_repository
 from summaries.selectors import enrolments_of_user
 from summaries.services import summary_recompute
@@ -214,7 +214,7 @@ def test_completion_announcement_left_by_a_crash_is_sent_by_the_sweep_once(
         assert services.announcements_left() == []  # young: its writer may still hand it over
         # Five minutes later (not by moving the clock: the Cassandra driver's client-side
         # timestamps would stay in the future for the rest of the suite).
-        PendingAnnouncement.objects.update(created_at=timeutil.now() - timedelta(minutes=5))
+        PendingAnnouncementRecord.objects.update(created_at=timeutil.now() - timedelta(minutes=5))
         tasks.sweep_task.apply()
         tasks.sweep_task.apply()  # a second sweep finds nothing left
         # A late duplicate of the fan-out task sends nothing either.
