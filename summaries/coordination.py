@@ -50,10 +50,11 @@ end
 if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[2]) then return 1 end
 return 0
 """
-# Take every dirty scope (moved to ``taken``, beside what a killed round left there) with the
-# time it became dirty ('' when unknown): scope, ms, scope, ms...
-# KEYS: dirty, since, taken.
+# Clear the queued flag and take every dirty scope (moved to ``taken``, beside what a killed
+# round left there) with the time it became dirty ('' when unknown): scope, ms, scope, ms...
+# KEYS: dirty, since, taken, queued.
 _TAKE_ALL = """
+redis.call('DEL', KEYS[4])
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('SUNIONSTORE', KEYS[3], KEYS[3], KEYS[1])
   redis.call('DEL', KEYS[1])
@@ -65,20 +66,18 @@ for _, member in ipairs(redis.call('SMEMBERS', KEYS[3])) do
 end
 return out
 """
-# The round is done: forget ``taken`` and the times of scopes not dirty again since.
-# KEYS: dirty, since, taken.
+# The round is done: forget ``taken`` and the times of scopes not dirty again since, and renew
+# the lock if it is still ours. KEYS: dirty, since, taken, lock; ARGV: token, lock TTL (ms).
 _DONE = """
 for _, member in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if redis.call('SISMEMBER', KEYS[1], member) == 0 then redis.call('HDEL', KEYS[2], member) end
 end
-return redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[3])
+if redis.call('GET', KEYS[4]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[4], ARGV[2]) end
+return 0
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -117,7 +116,6 @@ class Coordinator:
         self._take_all = client.register_script(_TAKE_ALL)
         self._done = client.register_script(_DONE)
         self._release = client.register_script(_RELEASE)
-        self._renew = client.register_script(_RENEW)
 
     def mark(self, scopes: Iterable[EnrolmentRef]) -> list[str]:
         """Record scopes as dirty; the users whose task the caller must now enqueue."""
@@ -152,10 +150,9 @@ class Coordinator:
             return None
         done = 0
         try:
+            keys = [_key(kind, user_id) for kind in ("dirty", "since", "taken")]
             while True:
-                self.client.delete(_key("queued", user_id))
-                keys = [_key(kind, user_id) for kind in ("dirty", "since", "taken")]
-                popped = self._take_all(keys=keys)
+                popped = self._take_all(keys=[*keys, _key("queued", user_id)])
                 if not popped:
                     return done
                 for member, since in sorted(zip(popped[::2], popped[1::2], strict=True)):
@@ -164,8 +161,7 @@ class Coordinator:
                     done += 1
                     if written is not None and since:
                         metrics.SUMMARY_LAG.observe(max(0.0, time.time() - int(since) / 1000))
-                self._done(keys=keys)
-                self._renew(keys=[lock], args=[token, LOCK_TTL_MS])
+                self._done(keys=[*keys, lock], args=[token, LOCK_TTL_MS])
         finally:
             self._release(keys=[lock], args=[token])
 
