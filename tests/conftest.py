@@ -137,6 +137,23 @@ def redis_map() -> Any:
     return status_map
 
 
+@pytest.fixture
+def coordinator() -> Iterator[Any]:
+    """The recompute coordinator on the suite's real Redis, on an empty database."""
+    import redis
+
+    from summaries.coordination import Coordinator
+
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    try:
+        client.ping()
+    except Exception as exc:  # any failure to reach it means the same: no Redis
+        require_service(False, f"Redis at {settings.REDIS_URL} does not answer: {exc}")
+    client.flushdb()
+    yield Coordinator(client)
+    client.flushdb()
+
+
 @pytest.fixture(autouse=True)
 def _database(db: None, request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test may use the database; on VIEWER_STORE=cassandra, also a clean keyspace and

@@ -18,24 +18,10 @@ from django.conf import settings
 
 from modes.policies.base import EnrolmentRef
 from summaries.coordination import Coordinator
-from tests.conftest import require_service
 
 pytestmark = pytest.mark.cassandra  # needs the suite's real Redis, like the Cassandra half
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-@pytest.fixture
-def coordinator() -> Coordinator:
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
-    try:
-        client.ping()
-    except Exception as exc:  # any failure to reach it means the same: no Redis
-        require_service(False, f"Redis at {settings.REDIS_URL} does not answer: {exc}")
-    client.flushdb()
-    return Coordinator(client)
 
 
 def scope(name: str, user: str = "u1") -> EnrolmentRef:

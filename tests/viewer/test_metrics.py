@@ -16,13 +16,12 @@ from typing import Any
 
 import pytest
 from celery.exceptions import Retry
-from django.conf import settings
 from django.test import override_settings
 from django.utils.module_loading import import_string
 from prometheus_client import REGISTRY
 
 from modes.policies.base import EnrolmentRef
-from tests.conftest import Api, require_service, truncate_cassandra
+from tests.conftest import Api, truncate_cassandra
 from tests.test_security import auth_on  # noqa: F401 - the fixture
 from viewer import metrics, storage
 
@@ -249,22 +248,6 @@ def test_metrics_sql_status_map_is_not_timed(store: str) -> None:
 
 
 # --- Recomputes and webhooks.
-
-
-@pytest.fixture
-def coordinator() -> Any:
-    import redis
-
-    from summaries.coordination import Coordinator
-
-    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
-    try:
-        client.ping()
-    except Exception as exc:  # any failure to reach it means the same: no Redis
-        require_service(False, f"Redis at {settings.REDIS_URL} does not answer: {exc}")
-    client.flushdb()
-    yield Coordinator(client)
-    client.flushdb()
 
 
 def test_metrics_recomputes_queued_coalesced_and_lag(coordinator: Any) -> None:
