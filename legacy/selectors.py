@@ -12,10 +12,11 @@ from typing import Any
 from assessments.selectors import attempt_read
 from consumption.selectors import view_read
 from summaries.domain import Enrolment, StoredAggregate
-from summaries.repositories import aggregate_repository, enrolment_repository
+from summaries.repositories import aggregate_repository
+from summaries.selectors import enrolments_with_summaries
 from viewer import timeutil
 from viewer.catalogue import Collection, Context
-from viewer.selectors import collection_find, context_find
+from viewer.selectors import context_find
 
 from .dates import format_legacy
 
@@ -218,26 +219,15 @@ def enrolment_list(*, user_id: str) -> list[dict[str, Any]]:
     """The course service's ``courses``: the user's active enrolments in catalogued courses,
     latest enrolment first (at most 1000), from enrolments and aggregates only."""
     at = timeutil.now()
-    enrolments = sorted(
-        (e for e in enrolment_repository().list_for_user(user_id=user_id) if e.active),
-        key=lambda e: (e.enrolled_date is None, -(timeutil.to_ms(e.enrolled_date) or 0)),
-    )[:ENROLMENT_LIST_SIZE]
-    collections: dict[str, Collection | None] = {}
     contexts: dict[str, Context | None] = {}
     courses = []
-    for enrolment in enrolments:
-        if enrolment.collection_id not in collections:
-            collections[enrolment.collection_id] = collection_find(
-                identifier=enrolment.collection_id
-            )
-        collection = collections[enrolment.collection_id]
+    for enrolment, collection, stored in enrolments_with_summaries(
+        user_id=user_id, active_only=True, limit=ENROLMENT_LIST_SIZE
+    ):
         if collection is None:  # the course service drops courses its search does not find
             continue
         if enrolment.context_id not in contexts:
             contexts[enrolment.context_id] = context_find(identifier=enrolment.context_id)
-        stored = aggregate_repository().get(
-            user_id=user_id, collection_id=enrolment.collection_id, context_id=enrolment.context_id
-        )
         courses.append(
             _course_json(enrolment, collection, stored, contexts[enrolment.context_id], at)
         )

@@ -109,15 +109,23 @@ def _summary_json(
     }
 
 
-def summary_list(*, user_id: str) -> list[dict[str, Any]]:
-    """Every enrolment of the user with its summary, from enrolments and aggregates only."""
-    pending = _pending(user_id)
+def enrolments_with_summaries(
+    *, user_id: str, active_only: bool = False, limit: int | None = None
+) -> list[tuple[Enrolment, Collection | None, StoredAggregate | None]]:
+    """The user's enrolments, latest enrolment first (at most ``limit``), each with its
+    collection (None when not in the catalogue) and its stored aggregate (None before the
+    first recompute): from enrolments, aggregates and the catalogue only."""
+    enrolments = sorted(
+        (
+            e
+            for e in enrolment_repository().list_for_user(user_id=user_id)
+            if e.active or not active_only
+        ),
+        key=lambda e: (e.enrolled_date is None, -(timeutil.to_ms(e.enrolled_date) or 0)),
+    )[:limit]
     collections: dict[str, Collection | None] = {}
     result = []
-    for enrolment in sorted(
-        enrolment_repository().list_for_user(user_id=user_id),
-        key=lambda e: (e.enrolled_date is None, -(timeutil.to_ms(e.enrolled_date) or 0)),
-    ):
+    for enrolment in enrolments:
         if enrolment.collection_id not in collections:
             collections[enrolment.collection_id] = collection_find(
                 identifier=enrolment.collection_id
@@ -125,15 +133,22 @@ def summary_list(*, user_id: str) -> list[dict[str, Any]]:
         stored = aggregate_repository().get(
             user_id=user_id, collection_id=enrolment.collection_id, context_id=enrolment.context_id
         )
-        result.append(
-            _summary_json(
-                enrolment,
-                stored,
-                collections[enrolment.collection_id],
-                (enrolment.collection_id, enrolment.context_id) in pending,
-            )
-        )
+        result.append((enrolment, collections[enrolment.collection_id], stored))
     return result
+
+
+def summary_list(*, user_id: str) -> list[dict[str, Any]]:
+    """Every enrolment of the user with its summary, from enrolments and aggregates only."""
+    pending = _pending(user_id)
+    return [
+        _summary_json(
+            enrolment,
+            stored,
+            collection,
+            (enrolment.collection_id, enrolment.context_id) in pending,
+        )
+        for enrolment, collection, stored in enrolments_with_summaries(user_id=user_id)
+    ]
 
 
 def summary_read(*, user_id: str, collection_id: str, context_id: str) -> dict[str, Any]:
