@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -263,6 +264,38 @@ def test_security_bad_tokens_are_401(api: Api, auth_on: Callable[..., str], case
     status, body = _call(api, "POST", "/v1/view/read", {"userId": ME, "contentId": "c"}, ME, token)
     assert (status, body["params"]["err"]) == (401, "UNAUTHORIZED")
     assert token not in body["params"]["errmsg"]
+
+
+def test_security_a_verified_token_is_kept_yet_still_expires(
+    api: Api, auth_on: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client sends the same token with every request: its signature is checked once, but a
+    kept token still expires, and new verification settings (a rotated secret) check it anew."""
+    from viewer import auth
+
+    read = {"userId": ME, "contentId": "c"}
+    decoded: list[str] = []
+    decode = auth._decode
+
+    def counted(token: str) -> tuple[Any, dict[str, Any]]:
+        decoded.append(token)
+        return decode(token)
+
+    monkeypatch.setattr(auth, "_decode", counted)
+    with override_settings(VIEWER_JWT_LEEWAY_SECONDS=0):
+        token = auth_on(ME, exp=timeutil.now() + timedelta(seconds=1))
+        for _ in range(3):
+            assert _call(api, "POST", "/v1/view/read", read, ME, token)[0] == 200
+        assert decoded == [token]
+        exp = jwt.decode(token, options={"verify_signature": False})["exp"]
+        time.sleep(max(0.0, exp - time.time()) + 0.05)
+        status, body = _call(api, "POST", "/v1/view/read", read, ME, token)
+        assert (status, body["params"]["err"]) == (401, "UNAUTHORIZED")
+        assert "expired" in body["params"]["errmsg"]
+    token = auth_on(ME)
+    assert _call(api, "POST", "/v1/view/read", read, ME, token)[0] == 200
+    with override_settings(VIEWER_JWT_SECRET="a-rotated-secret-a-rotated-secret-0123456789"):
+        assert _call(api, "POST", "/v1/view/read", read, ME, token)[0] == 401
 
 
 def test_security_issuer_and_audience_are_checked(api: Api, auth_on: Callable[..., str]) -> None:

@@ -12,6 +12,7 @@ In local settings without configured keys, a signing secret is created on first 
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -113,8 +114,55 @@ def _verification_key(token: str) -> tuple[Any, list[str]]:
     return secret, ["HS256"]
 
 
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    valid_from: float  # epoch seconds, leeway included
+    valid_until: float
+
+
+# Tokens verified lately, by (token, verification settings): a client sends the same token with
+# every request, and checking its signature again is a good share of a request's cost. A hit is
+# still checked against the clock (exp, nbf, iat with the leeway); failures are never kept.
+_verified: dict[tuple[Any, ...], _Verified] = {}
+VERIFIED_TOKENS_KEPT = 4096
+
+
+def _verification_settings() -> tuple[Any, ...]:
+    return (
+        settings.VIEWER_JWT_SECRET,
+        settings.VIEWER_JWT_PUBLIC_KEYS,
+        settings.VIEWER_JWT_LOCAL_KEY_FILE,
+        settings.VIEWER_JWT_AUDIENCE,
+        settings.VIEWER_JWT_ISSUER,
+        settings.VIEWER_JWT_USER_CLAIM,
+        settings.VIEWER_JWT_ROLES_CLAIM,
+        settings.VIEWER_JWT_LEEWAY_SECONDS,
+    )
+
+
 def verify(token: str) -> Principal:
     """Raises: jwt.PyJWTError for a malformed, expired, not-yet-valid or wrongly signed token."""
+    cache_key = (token, _verification_settings())
+    now = time.time()
+    hit = _verified.get(cache_key)
+    if hit is not None and hit.valid_from <= now < hit.valid_until:
+        return hit.principal
+    principal, claims = _decode(token)
+    leeway = settings.VIEWER_JWT_LEEWAY_SECONDS
+    # As PyJWT read them: integers (it refused the token otherwise).
+    starts = [int(claims[c]) for c in ("nbf", "iat") if c in claims]
+    if len(_verified) >= VERIFIED_TOKENS_KEPT:
+        _verified.clear()
+    _verified[cache_key] = _Verified(
+        principal=principal,
+        valid_from=max(starts, default=0) - leeway,
+        valid_until=int(claims["exp"]) + leeway,
+    )
+    return principal
+
+
+def _decode(token: str) -> tuple[Principal, dict[str, Any]]:
     key, algorithms = _verification_key(token)
     claims = jwt.decode(
         token,
@@ -131,7 +179,7 @@ def verify(token: str) -> Principal:
     roles = claims.get(settings.VIEWER_JWT_ROLES_CLAIM) or []
     if isinstance(roles, str):
         roles = roles.split()
-    return Principal(user_id=user_id, roles=frozenset(r for r in roles if r in ROLES))
+    return Principal(user_id=user_id, roles=frozenset(r for r in roles if r in ROLES)), claims
 
 
 def issue(*, user_id: str, role: str | None = None, ttl_seconds: int = 3600) -> str:
