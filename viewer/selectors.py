@@ -1,5 +1,9 @@
 """Catalogue reads."""
 
+import time
+
+from django.conf import settings
+
 from .catalogue import Collection, Context, nodes_from_json
 from .errors import NotFoundError
 from .models import CollectionRecord, ContextRecord
@@ -39,12 +43,32 @@ def collection_get(*, identifier: str) -> Collection:
     return collection_from_record(record)
 
 
+# Collections as the hot paths read them (each recompute needs its collection, twice), kept per
+# process for VIEWER_CATALOGUE_CACHE_SECONDS: (when read, monotonic seconds; the collection).
+_collections: dict[str, tuple[float, Collection]] = {}
+
+
 def collection_find(*, identifier: str) -> Collection | None:
-    """The collection, or None when it is not in the catalogue."""
+    """The collection, or None when it is not in the catalogue. Kept in the process for
+    VIEWER_CATALOGUE_CACHE_SECONDS (a write in this process forgets it at once); an absent
+    collection is not kept."""
+    now = time.monotonic()
+    kept = _collections.get(identifier)
+    if kept is not None and now - kept[0] < settings.VIEWER_CATALOGUE_CACHE_SECONDS:
+        return kept[1]
     try:
-        return collection_get(identifier=identifier)
+        collection = collection_get(identifier=identifier)
     except NotFoundError:
+        _collections.pop(identifier, None)
         return None
+    if settings.VIEWER_CATALOGUE_CACHE_SECONDS > 0:
+        _collections[identifier] = (now, collection)
+    return collection
+
+
+def collection_forget(*, identifier: str) -> None:
+    """Drop a collection from this process's cache (it was written)."""
+    _collections.pop(identifier, None)
 
 
 def context_find(*, identifier: str) -> Context | None:

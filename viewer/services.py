@@ -7,7 +7,12 @@ from django.db import transaction
 from .catalogue import Collection, Context
 from .errors import InvalidParameterError
 from .models import CollectionRecord, ContextRecord
-from .selectors import collection_from_record, context_from_record, missing_collections
+from .selectors import (
+    collection_forget,
+    collection_from_record,
+    context_from_record,
+    missing_collections,
+)
 
 
 @transaction.atomic
@@ -22,6 +27,7 @@ def collection_put(*, identifier: str, data: dict[str, Any]) -> Collection:
             "children": data["children"],
         },
     )
+    transaction.on_commit(lambda: collection_forget(identifier=identifier))
     return collection_from_record(record)
 
 

@@ -164,6 +164,9 @@ VIEWER_COPY_SCOPE = env.str("VIEWER_COPY_SCOPE", default="content")
 VIEWER_CARRY_RULES = env.json("VIEWER_CARRY_RULES", default=None)
 # Seconds a worker process keeps the InstanceConfig it read before reading it again.
 VIEWER_CONFIG_CACHE_SECONDS = env.float("VIEWER_CONFIG_CACHE_SECONDS", default=5.0)
+# Seconds a process keeps a collection it read (recomputes and reads need the catalogue's
+# collection every time); a catalogue write in the same process forgets it at once.
+VIEWER_CATALOGUE_CACHE_SECONDS = env.float("VIEWER_CATALOGUE_CACHE_SECONDS", default=5.0)
 # Mode name -> policy class (dotted path). Entries here replace or extend the built-in registry.
 VIEWER_MODE_POLICIES: dict[str, str] = env.dict("VIEWER_MODE_POLICIES", default={})
 

@@ -10,6 +10,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Every caller is an admin unless a test turns authentication on (tests/test_security.py).
 VIEWER_AUTH = env.bool("VIEWER_AUTH", default=False)
 VIEWER_CONFIG_CACHE_SECONDS = env.float("VIEWER_CONFIG_CACHE_SECONDS", default=0.0)
+VIEWER_CATALOGUE_CACHE_SECONDS = env.float("VIEWER_CATALOGUE_CACHE_SECONDS", default=0.0)
 
 if "cassandra" in DATABASES:  # noqa: F405
     # A keyspace of its own: tests never touch a real one.

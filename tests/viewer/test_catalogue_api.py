@@ -1,7 +1,10 @@
 """PUT/GET /v1/collection/{id} and /v1/context/{id}, and their Django admin forms."""
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import User
+from django.test import override_settings
 
 from tests.conftest import Api, error_of
 
@@ -259,3 +262,28 @@ def test_collection_leaf_under_several_units_counts_once(api: Api) -> None:
     collection = api.ok("PUT", "/v1/collection/course", {"name": "c", "children": tree})
     assert collection["collection"]["leafNodes"] == ["C299", "C300", "C301"]
     assert collection["collection"]["leafNodesCount"] == 3
+
+
+def test_collections_are_kept_per_process_and_a_write_forgets_them(
+    api: Api, django_assert_num_queries: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Recomputes and reads find a collection without a query while it is kept
+    (VIEWER_CATALOGUE_CACHE_SECONDS); a PUT in the same process forgets it at once."""
+    from viewer.selectors import collection_find
+
+    def leaves() -> list[str]:
+        found = collection_find(identifier="C1")
+        assert found is not None
+        return found.leaves
+
+    api.ok("PUT", "/v1/collection/C1", {"name": "Maths", "children": TREE})
+    with override_settings(VIEWER_CATALOGUE_CACHE_SECONDS=60):
+        with django_assert_num_queries(1):
+            assert leaves() == ["a", "b", "c", "d"]
+            assert leaves() == ["a", "b", "c", "d"]
+        with django_capture_on_commit_callbacks(execute=True):
+            api.ok("PUT", "/v1/collection/C1", {"name": "Maths", "children": [{"identifier": "z"}]})
+        assert leaves() == ["z"]
+        with django_assert_num_queries(2):  # an absent collection is not kept
+            assert collection_find(identifier="nope") is None
+            assert collection_find(identifier="nope") is None
