@@ -125,11 +125,21 @@ class Coordinator:
         if not by_user:
             return []
         now_ms = int(time.time() * 1000)
-        pipe = self.client.pipeline(transaction=False)
-        for user_id, members in by_user.items():
-            keys = [_key("dirty", user_id), _key("since", user_id), _key("queued", user_id)]
-            self._mark(keys=keys, args=[now_ms, QUEUED_TTL_SECONDS, *members], client=pipe)
-        replies = pipe.execute()
+        calls = [
+            (
+                [_key("dirty", user_id), _key("since", user_id), _key("queued", user_id)],
+                [now_ms, QUEUED_TTL_SECONDS, *members],
+            )
+            for user_id, members in by_user.items()
+        ]
+        if len(calls) == 1:  # the usual case: one round trip (a pipeline checks its scripts first)
+            keys, args = calls[0]
+            replies = [self._mark(keys=keys, args=args)]
+        else:
+            pipe = self.client.pipeline(transaction=False)
+            for keys, args in calls:
+                self._mark(keys=keys, args=args, client=pipe)
+            replies = pipe.execute()
         enqueue = [user for user, reply in zip(by_user, replies, strict=True) if reply]
         if enqueue:
             metrics.child(metrics.RECOMPUTES_QUEUED, "event").inc(len(enqueue))
