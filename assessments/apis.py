@@ -4,6 +4,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.core.validators import MinLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
@@ -125,13 +126,28 @@ class AssessEdataSerializer(TelemetrySerializer):
         return attrs
 
 
+@extend_schema_field({"type": "string", "enum": ["ASSESS"]})
+class EidField(IdField):
+    """The event type; ``validate_eid`` refuses anything but ASSESS (with its own message)."""
+
+
+class AtLeastOne(MinLengthValidator):
+    """A list that must not be empty: a missing parameter (MANDATORY_PARAMETER_MISSING), and
+    ``minItems: 1`` in the schema."""
+
+    code = "blank"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(1, message)
+
+
 class AssessEventSerializer(TelemetrySerializer):
     """One ASSESS event (telemetry v3). The envelope fields ver, mid, actor, context, object
     and tags are accepted and ignored."""
 
     ignored = frozenset({"ver", "mid", "actor", "context", "object", "tags"})
 
-    eid = IdField(help_text='Must be "ASSESS".')
+    eid = EidField(help_text='Must be "ASSESS".')
     ets = EpochMillisField(help_text="When the question was answered; the latest answer wins.")
     edata = AssessEdataSerializer()
 
@@ -174,17 +190,11 @@ class AssessmentSubmitApi(EnvelopeApi):
         events: serializers.ListSerializer[Any] = serializers.ListSerializer(
             child=AssessEventSerializer(),
             max_length=MAX_EVENTS,
+            validators=[AtLeastOne("Must list at least one ASSESS event.")],
             help_text="ASSESS events, one per answer (telemetry v3: the envelope fields ver, "
             "mid, actor, context, object, tags, and edata.index, edata.pass, item.uri, "
             "item.exlength, item.mmc, item.mc are accepted and ignored).",
         )
-
-        def validate_events(self, value: list[Any]) -> list[Any]:
-            if not value:
-                raise serializers.ValidationError(
-                    "Must list at least one ASSESS event.", code="blank"
-                )
-            return value
 
     @schema.envelope(
         "AssessmentSubmit",

@@ -43,3 +43,14 @@ def test_docs_page_is_served(api: Api) -> None:
     response = api.client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_schema_is_as_strict_as_the_assessment_validation(api: Api) -> None:
+    """What validation refuses, the schema says: clients (and the fuzzer) read it."""
+    schemas = api.client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["components"][
+        "schemas"
+    ]
+    events = schemas["AssessmentSubmitInputRequest"]["properties"]["events"]
+    assert events["minItems"] == 1
+    eid = schemas["AssessEventRequest"]["properties"]["eid"]["allOf"][0]["$ref"].split("/")[-1]
+    assert schemas[eid]["enum"] == ["ASSESS"]
