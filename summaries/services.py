@@ -143,7 +143,12 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
         at=timeutil.now(),
     )
     aggregate_repository().save(aggregate=result)
-    if enrolment.status < 2:
+    # A completed enrolment is terminal; one whose progress and status did not change is left
+    # alone (a conditional write less, e.g. after a new best score on a completed content).
+    if enrolment.status < 2 and (result.progress, result.status) != (
+        enrolment.progress,
+        enrolment.status,
+    ):
         if result.status == 2:  # the outbox first: a crash after the terminal write loses nothing
             announcement_outbox().add(
                 ref=EnrolmentRef(user_id, collection_id, context_id), at=timeutil.now()

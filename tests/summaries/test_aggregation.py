@@ -98,6 +98,19 @@ def test_recompute_after_view_end_updates_enrolment_and_aggregates(
     assert stored.aggregates["completedCount"] == 1.0
 
 
+def test_recompute_leaves_an_unchanged_enrolment_unwritten(api: Api, maths_catalogue: None) -> None:
+    enrol(api, "class-1-maths", "batch-1")
+    complete(api, "SDA", "class-1-maths", "batch-1", ts=days_ago(3))
+    before = _enrolment()
+    summary_recompute(user_id=USER, collection_id="class-1-maths", context_id="batch-1")
+    assert _enrolment() == before  # last_updated_time included: no write
+    complete(api, "DDA", "class-1-maths", "batch-1", ts=days_ago(2))
+    after = _enrolment()
+    assert (after.progress, after.status) == (66, 1)
+    assert after.last_updated_time is not None and before.last_updated_time is not None
+    assert after.last_updated_time > before.last_updated_time
+
+
 def test_completion_is_terminal_and_completed_on_is_the_last_completion(
     api: Api, maths_catalogue: None
 ) -> None:
