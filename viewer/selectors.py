@@ -45,7 +45,9 @@ def collection_get(*, identifier: str) -> Collection:
 
 # Collections as the hot paths read them (each recompute needs its collection, twice), kept per
 # process for VIEWER_CATALOGUE_CACHE_SECONDS: (when read, monotonic seconds; the collection).
+# At most COLLECTIONS_KEPT of them: a process that reads more starts over.
 _collections: dict[str, tuple[float, Collection]] = {}
+COLLECTIONS_KEPT = 1024
 
 
 def collection_find(*, identifier: str) -> Collection | None:
@@ -62,6 +64,8 @@ def collection_find(*, identifier: str) -> Collection | None:
         _collections.pop(identifier, None)
         return None
     if settings.VIEWER_CATALOGUE_CACHE_SECONDS > 0:
+        if len(_collections) >= COLLECTIONS_KEPT:
+            _collections.clear()
         _collections[identifier] = (now, collection)
     return collection
 
