@@ -280,10 +280,8 @@ def _archive_scope(item: _Scope, report: ArchiveReport) -> None:
     at = timeutil.now()
     deleted = consumption_repository().archive_scope(scope=item.scope, rows=item.rows, at=at)
     report.rows_deleted += len(deleted)
-    status_map = storage.status_map()
-    for key in deleted:
-        # The status now comes from the archive row; the map reloads it on the next read.
-        status_map.forget(key=key)
+    if deleted:  # their statuses now come from the archive row; the map reloads on a read
+        storage.status_map().forget_scope(scope=item.scope)
     report.attempts_deleted += attempt_repository().archive_scope(
         user_id=e.user_id,
         collection_id=e.collection_id,

@@ -8,7 +8,7 @@ from consumption.repositories import consumption_repository
 from modes.policies.base import EnrolmentRef, RowSnapshot
 from viewer import storage
 from viewer.catalogue import Collection, Context
-from viewer.identifiers import ConsumptionKey
+from viewer.identifiers import ConsumptionKey, Scope
 from viewer.selectors import collection_find, context_find
 
 from .repositories import enrolment_repository
@@ -72,8 +72,10 @@ class StoreCarryPort:
         status_map = storage.status_map()
         for row, target, _ in planned:
             status_map.raise_status(key=target, status=row.status)
-        for row, _, _ in planned:
-            status_map.forget(key=row.key)
+        for scope in {
+            Scope(r.key.user_id, r.key.collection_id, r.key.context_id) for r, _, _ in planned
+        }:
+            status_map.forget_scope(scope=scope)
 
     def deactivate(self, enrolment: EnrolmentRef) -> None:
         enrolment_repository().deactivate(

@@ -25,7 +25,7 @@ from viewer.errors import (
     NotEnrolledError,
     NotFoundError,
 )
-from viewer.identifiers import ConsumptionKey
+from viewer.identifiers import ConsumptionKey, Scope
 from viewer.selectors import collection_find, context_get
 
 from .carry import StoreCarryPort
@@ -318,8 +318,7 @@ def summary_delete(
     for coll, ctx in sorted(scopes):
         keys = [r.key for r in rows if (r.key.collection_id, r.key.context_id) == (coll, ctx)]
         consumption_repository().delete_many(user_id=user_id, keys=keys)
-        for key in keys:
-            status_map.forget(key=key)
+        status_map.forget_scope(scope=Scope(user_id, coll, ctx))
         attempt_repository().delete_scope(user_id=user_id, collection_id=coll, context_id=ctx)
         catalogued = collection_find(identifier=coll)
         units = catalogued.units if catalogued else []

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from . import metrics
-from .identifiers import ConsumptionKey
+from .identifiers import ConsumptionKey, Scope
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +25,9 @@ class ContentStatusMap(Protocol):
     ) -> dict[ConsumptionKey, int]:
         """The status of each key, given the statuses the store returned for them."""
 
-    def forget(self, *, key: ConsumptionKey) -> None:
-        """Drop ``key`` from the map (its row was deleted, e.g. moved away)."""
+    def forget_scope(self, *, scope: Scope) -> None:
+        """Drop the map of ``scope`` (rows of it were deleted, moved away or archived): the next
+        read reloads it from the store, so no deleted row's status outlives it."""
 
     def ping(self) -> None:
         """Raise if the map cannot be reached."""
@@ -35,7 +36,7 @@ class ContentStatusMap(Protocol):
 class StoreStatusMap:
     """The embedded default: statuses come straight from the store."""
 
-    def forget(self, *, key: ConsumptionKey) -> None:
+    def forget_scope(self, *, scope: Scope) -> None:
         return None
 
     def ping(self) -> None:
@@ -101,11 +102,9 @@ class RedisStatusMap:
             metrics.child(metrics.STATUS_MAP_FALLBACKS, "raise").inc()
             logger.warning("status map write skipped, Redis unavailable: %s", type(exc).__name__)
 
-    def forget(self, *, key: ConsumptionKey) -> None:
+    def forget_scope(self, *, scope: Scope) -> None:
         try:
-            self._client.hdel(
-                map_key(key.user_id, key.collection_id, key.context_id), key.content_id
-            )
+            self._client.delete(map_key(scope.user_id, scope.collection_id, scope.context_id))
         except self._errors as exc:
             metrics.child(metrics.STATUS_MAP_FALLBACKS, "forget").inc()
             # The map may show the deleted row's status until it expires; logged loudly.

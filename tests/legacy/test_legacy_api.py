@@ -683,14 +683,15 @@ def test_legacy_reads_answer_the_same_without_consumption_rows(api: Api) -> None
     from assessments.repositories import attempt_repository
     from consumption.repositories import consumption_repository
     from viewer import storage
+    from viewer.identifiers import Scope
 
     api.ok("POST", "/v1/enrol", {"userId": USER, "collectionId": COURSE, "contextId": BATCH})
     update(api, {"contents": [item("do_1", 2), item("do_2", 1)], "assessments": [ASSESSMENT]})
     before, states = courses(api), read(api, fields=["score"])
     rows = consumption_repository().list_user(user_id=USER)
     consumption_repository().delete_many(user_id=USER, keys=[r.key for r in rows])
-    for row in rows:
-        storage.status_map().forget(key=row.key)
+    for scope in {Scope(r.key.user_id, r.key.collection_id, r.key.context_id) for r in rows}:
+        storage.status_map().forget_scope(scope=scope)
     attempt_repository().delete_scope(user_id=USER, collection_id=COURSE, context_id=BATCH)
     assert courses(api) == before
     after = read(api, fields=["score"])

@@ -374,3 +374,14 @@ def test_summary_delete_removes_what_archiving_kept(api: Api, tmp_path: Path) ->
     assert [r for r in stored["rows"] if (r.key.collection_id, r.key.context_id) == OLD] == []
     assert stored["scores"][OLD] == {}
     assert enrolment_repository().get(user_id=USER, collection_id=OLD[0], context_id=OLD[1]) is None
+
+
+def test_summary_delete_after_archiving_leaves_no_status_behind(api: Api, tmp_path: Path) -> None:
+    """The status map reloads archived contents' statuses from the archive row; deleting the
+    scope must drop them too, or a read would still show the deleted contents complete."""
+    _story(api)
+    _archive(tmp_path)
+    read = {"userId": USER, "collectionId": OLD[0], "contextId": OLD[1], "contentId": ["SDA"]}
+    assert api.ok("POST", "/v1/view/read", read)["contents"][0]["status"] == 2
+    api.ok("DELETE", f"/v1/summary/delete/{USER}", {"collectionId": OLD[0], "contextId": OLD[1]})
+    assert api.ok("POST", "/v1/view/read", read)["contents"][0]["status"] == 0
