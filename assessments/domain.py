@@ -9,11 +9,13 @@ highest total score, ties going to the earlier attempt; it keeps its own max sco
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
 
+from viewer import timeutil
 from viewer.identifiers import ConsumptionKey
 
 # Answers as stored in the question UDT: a list of string-to-string maps.
@@ -116,21 +118,65 @@ def attempt_from_answers(
     )
 
 
-def best_of(attempts: Iterable[Attempt]) -> dict[str, BestScore]:
-    """Per content id: the attempt with the highest total score (ties to the earlier
-    assessment time, then the smaller attempt id), with its own max score."""
-    by_content: dict[str, list[Attempt]] = {}
+# What archive_consumption keeps of a (collection, context)'s removed attempts, per content id:
+# {"score", "maxScore", "attemptId", "assessmentTs" (epoch ms), "attemptIds"}.
+ArchivedScores = dict[str, dict[str, Any]]
+# A contender for the best attempt: (total score, assessment time in ms, attempt id, max score).
+Candidate = tuple[float, int, str, float]
+
+
+def by_content(attempts: Iterable[Attempt]) -> dict[str, list[Attempt]]:
+    groups: dict[str, list[Attempt]] = {}
     for attempt in attempts:
-        by_content.setdefault(attempt.key.content_id, []).append(attempt)
+        groups.setdefault(attempt.key.content_id, []).append(attempt)
+    return groups
+
+
+def candidates(
+    live: list[Attempt], archived: Mapping[str, Any] | None
+) -> tuple[list[Candidate], set[str]]:
+    """The contenders of one content (its live attempts, and the archived best unless a live
+    attempt of that id replaced it) and every attempt id, archived ones included."""
+    live_ids = {a.attempt_id for a in live}
+    found: list[Candidate] = [
+        (a.total_score, timeutil.to_ms(a.assessment_ts) or 0, a.attempt_id, a.total_max_score)
+        for a in live
+    ]
+    if archived is None:
+        return found, live_ids
+    if archived["attemptId"] not in live_ids:
+        found.append(
+            (
+                archived["score"],
+                archived["assessmentTs"],
+                archived["attemptId"],
+                archived["maxScore"],
+            )
+        )
+    return found, live_ids | set(archived["attemptIds"])
+
+
+def top(contenders: list[Candidate]) -> Candidate:
+    """The highest total score; ties to the earlier assessment time, then the smaller id."""
+    return min(contenders, key=lambda c: (-c[0], c[1], c[2]))
+
+
+def best_of(
+    attempts: Iterable[Attempt], archived: Mapping[str, Mapping[str, Any]] | None = None
+) -> dict[str, BestScore]:
+    """Per content id: the best attempt (``top``) over ``attempts`` and the ``archived`` best,
+    with its own max score; ``attempts_count`` counts each attempt id once."""
+    archived = archived or {}
+    groups = by_content(attempts)
     best: dict[str, BestScore] = {}
-    for content_id in sorted(by_content):
-        group = by_content[content_id]
-        top = min(group, key=lambda a: (-a.total_score, a.assessment_ts, a.attempt_id))
+    for content_id in sorted(set(groups) | set(archived)):
+        contenders, ids = candidates(groups.get(content_id, []), archived.get(content_id))
+        score, _, attempt_id, max_score = top(contenders)
         best[content_id] = BestScore(
             content_id=content_id,
-            score=top.total_score,
-            max_score=top.total_max_score,
-            attempt_id=top.attempt_id,
-            attempts_count=len(group),
+            score=score,
+            max_score=max_score,
+            attempt_id=attempt_id,
+            attempts_count=len(ids),
         )
     return best

@@ -6,9 +6,8 @@ from modes.selectors import active_policy
 from viewer.identifiers import ViewTarget
 from viewer.selectors import collection_find
 
-from .domain import Attempt, BestScore
+from .domain import ArchivedScores, Attempt, BestScore, best_of
 from .repositories import attempt_repository
-from .repositories.archived import ArchivedScores, best_with_archive
 
 
 @dataclass(frozen=True)
@@ -60,4 +59,4 @@ def attempt_read(
         )
         wanted = {content for coll, ctx, content in scopes if (coll, ctx) == (collection, context)}
         archived.update((c, best) for c, best in scores.items() if None in wanted or c in wanted)
-    return AttemptReport(attempts=attempts, best=best_with_archive(attempts, archived))
+    return AttemptReport(attempts=attempts, best=best_of(attempts, archived))
