@@ -180,7 +180,7 @@ class _ExportFile:
 
 def _eligible_scopes(
     *, cutoff: datetime, report: ArchiveReport, user_ids: Iterator[str]
-) -> Iterator[tuple[str, list[_Scope]]]:
+) -> Iterator[list[_Scope]]:
     """Per user: the scopes of eligible enrolments, with their live rows and attempts."""
     for user_id in user_ids:
         report.users += 1
@@ -189,7 +189,7 @@ def _eligible_scopes(
         eligible = [e for e in enrolments if archive_eligible(enrolment=e, cutoff=cutoff)]
         report.eligible += len(eligible)
         if not eligible:
-            yield user_id, []
+            yield []
             continue
         by_scope: dict[tuple[str, str], list[Consumption]] = {}
         for row in consumption_repository().list_user(user_id=user_id):
@@ -208,7 +208,7 @@ def _eligible_scopes(
             )
             if item.rows or item.attempts:
                 found.append(item)
-        yield user_id, found
+        yield found
 
 
 def archive_run(
@@ -255,7 +255,7 @@ def archive_run(
         pending, pending_size = [], 0
 
     try:
-        for _, scopes in _eligible_scopes(cutoff=report.cutoff, report=report, user_ids=users):
+        for scopes in _eligible_scopes(cutoff=report.cutoff, report=report, user_ids=users):
             for item in scopes:
                 report.scopes += 1
                 report.rows_exported += len(item.rows)

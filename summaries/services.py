@@ -25,6 +25,7 @@ from viewer.errors import (
     NotEnrolledError,
     NotFoundError,
 )
+from viewer.exceptions import COORDINATION_UNAVAILABLE
 from viewer.identifiers import ConsumptionKey, Scope
 from viewer.selectors import collection_find, context_get
 
@@ -169,15 +170,11 @@ def summary_recompute(*, user_id: str, collection_id: str, context_id: str) -> A
 def announce(*, user_id: str, collection_id: str, context_id: str) -> None:
     """Hand a completion to the fan-out task; with the broker unreachable it stays in the
     outbox for the sweep."""
-    from kombu.exceptions import OperationalError as BrokerUnavailableError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
     from .tasks import completion_webhooks_task
 
     try:
         completion_webhooks_task.delay(user_id, collection_id, context_id)
-    except (BrokerUnavailableError, RedisConnectionError, RedisTimeoutError) as exc:
+    except COORDINATION_UNAVAILABLE as exc:
         logger.warning("completion announcement left for the sweep: %s", type(exc).__name__)
 
 
@@ -258,17 +255,13 @@ def summary_schedule(scopes: Iterable[EnrolmentRef]) -> None:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         _recompute_now(scopes)
         return
-    from kombu.exceptions import OperationalError as BrokerUnavailableError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
     from .coordination import coordinator
     from .tasks import recompute_user_task
 
     try:
         for user_id in coordinator().mark(scopes):
             recompute_user_task.delay(user_id)
-    except (RedisConnectionError, RedisTimeoutError, BrokerUnavailableError) as exc:
+    except COORDINATION_UNAVAILABLE as exc:
         # Marked scopes stay dirty for the sweep; the summary is written now all the same.
         logger.warning("recompute scheduling unavailable (%s): recomputing in-process", exc)
         _recompute_now(scopes)

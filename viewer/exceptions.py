@@ -31,6 +31,9 @@ from .errors import (
 )
 from .validation import validation_error
 
+# Redis (coordination) or the Celery broker unreachable past the clients' retries.
+COORDINATION_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BrokerUnavailableError)
+
 logger = logging.getLogger(__name__)
 
 GENERIC_API_ID = "api.viewer"
@@ -67,8 +70,7 @@ def to_viewer_error(exc: Exception) -> ViewerError:
     if isinstance(exc, OperationalError | InterfaceError):
         logger.warning("store unavailable: %s", type(exc).__name__)
         return StoreUnavailableError()
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError | BrokerUnavailableError):
-        # Redis (coordination) or the broker stayed unreachable past the clients' retries.
+    if isinstance(exc, COORDINATION_UNAVAILABLE):
         logger.warning("redis or broker unavailable: %s", type(exc).__name__)
         return StoreUnavailableError()
     if isinstance(exc, DatabaseError):

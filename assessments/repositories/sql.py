@@ -182,12 +182,11 @@ class SqlAttemptRepository:
                 return 0
             record = AttemptArchiveRecord.objects.select_for_update().filter(**scope).first()
             best = archived.folded(record.best if record is not None else {}, deleted)
-            AttemptArchiveRecord.objects.update_or_create(
-                user_id=user_id,
-                collection_id=collection_id,
-                context_id=context_id,
-                defaults={"best": best, "archived_on": at},
-            )
+            if record is None:
+                AttemptArchiveRecord.objects.create(**scope, best=best, archived_on=at)
+            else:
+                record.best, record.archived_on = best, at
+                record.save(update_fields=["best", "archived_on"])
         return len(deleted)
 
     def ping(self) -> None:

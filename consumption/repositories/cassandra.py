@@ -61,7 +61,6 @@ IMPORT_ROUNDS = 4
 DELETE_ROW = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF EXISTS"
 # Any write to a row changes last_updated_time: a source changed since it was read is detected.
 MOVE_DELETE = f"DELETE FROM {TABLE} WHERE {KEY_WHERE} IF last_updated_time = ?"
-ARCHIVE_SELECT = f"SELECT {COLUMNS} FROM {TABLE} WHERE {KEY_WHERE}"
 ARCHIVE_REWRITE = (
     f"UPDATE {TABLE} SET progressdetails = ?, last_access_time = ?, last_completed_time = ?, "
     f"last_updated_time = ? WHERE {KEY_WHERE} IF last_updated_time = ?"
@@ -384,7 +383,7 @@ class CassandraConsumptionRepository:
 
     def _missing_outcome(self, key: ConsumptionKey) -> WriteOutcome:
         scope = Scope(key.user_id, key.collection_id, key.context_id)
-        found = cql.execute(ARCHIVE_SELECT, _key_params(archived.archive_key(scope))).one()
+        found = cql.execute(SELECT_ONE, _key_params(archived.archive_key(scope))).one()
         archive = None if found is None else _to_domain(found)
         return archived.missing_outcome(archive, key.content_id)
 
@@ -413,7 +412,7 @@ class CassandraConsumptionRepository:
             return []
         key = archived.archive_key(scope)
         for _ in range(ARCHIVE_ROUNDS):
-            found = cql.execute(ARCHIVE_SELECT, _key_params(key)).one()
+            found = cql.execute(SELECT_ONE, _key_params(key)).one()
             base = None if found is None else _to_domain(found)
             archive = archived.packed(scope=scope, existing=base, rows=rows, at=at)
             if self._put_archive(archive, base):
