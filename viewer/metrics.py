@@ -11,7 +11,6 @@ Hot-path cost: a labelled child is looked up once and kept (``_children``), so a
 few increments of a float (a memory-mapped one in multiprocess mode), microseconds.
 """
 
-import glob
 import inspect
 import os
 import time
@@ -210,15 +209,6 @@ def registry() -> Any:
 def exposition() -> tuple[bytes, str]:
     """The Prometheus text exposition and its content type."""
     return generate_latest(registry()), CONTENT_TYPE_LATEST
-
-
-def clear_multiprocess_dir() -> None:
-    """Empty the multiprocess directory (at a gunicorn master's start, before any worker)."""
-    directory = multiprocess_dir()
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-        for path in glob.glob(os.path.join(directory, "*.db")):
-            os.remove(path)
 
 
 def process_exited(pid: int) -> None:
