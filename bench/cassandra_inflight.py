@@ -78,8 +78,9 @@ def main(argv: list[str]) -> int:
             future = session.execute_async(statement, params(i))
             future.add_callbacks(window.finished, window.finished)
             i += 1
-        for _ in range(level):
-            window.slots.acquire()
+        for _ in range(level):  # the stragglers (a statement times out well before 30 s)
+            if not window.slots.acquire(timeout=30):
+                raise SystemExit("statements still in flight after 30 s")
         elapsed = time.monotonic() - started
         jvm, own = _jvm_cpu_seconds(pid) - jvm, time.process_time() - own
         print(

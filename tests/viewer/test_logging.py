@@ -19,10 +19,10 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import Api, require_service
+from tests.processes import ROOT, free_port
 from tests.test_security import auth_on  # noqa: F401 - the fixture
 from viewer import logs
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 USER = "learner-1"
 SCOPE = {"userId": USER, "collectionId": "class-1-maths", "contextId": "batch-1"}
 
@@ -215,11 +215,7 @@ def worker(tmp_path: Path) -> Iterator[tuple[Any, Path, int]]:
         redis.Redis.from_url(settings.REDIS_URL).ping()
     except Exception as exc:  # any failure to reach it means the same: no Redis
         require_service(False, f"Redis at {settings.REDIS_URL} does not answer: {exc}")
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     log_file = tmp_path / "worker.log"
     queue = "viewer-test-logging"
     env = {

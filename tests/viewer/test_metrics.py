@@ -2,7 +2,6 @@
 call labels, the Redis status map, recomputes, webhooks, and several processes summed."""
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,10 +21,10 @@ from prometheus_client import REGISTRY
 
 from modes.policies.base import EnrolmentRef
 from tests.conftest import Api, truncate_cassandra
+from tests.processes import ROOT, free_port
 from tests.test_security import auth_on  # noqa: F401 - the fixture
 from viewer import metrics, storage
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 USER = "learner-1"
 SCOPE = {"userId": USER, "collectionId": "class-1-maths", "contextId": "batch-1"}
 
@@ -202,9 +201,7 @@ def test_metrics_status_map_hits_misses_reloads_and_fallbacks(
         ("viewer_status_map_fallbacks_total", {"operation": "raise"}),
         ("viewer_status_map_fallbacks_total", {"operation": "read"}),
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        nowhere = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"  # nothing listens there
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     with override_settings(REDIS_URL=nowhere):
         storage.component.cache_clear()
         api.ok("POST", "/v1/view/start", {**SCOPE, "contentId": "DDA"})
@@ -303,9 +300,7 @@ def test_metrics_webhook_deliveries_retries_and_failures() -> None:
     finally:
         server.shutdown()
         server.server_close()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
+    nowhere = f"http://127.0.0.1:{free_port()}/hook"
     args = (nowhere, "u1", "c1", "b1", 1)
     with pytest.raises(Retry):  # eager: the retry is the caller's (a worker retries it later)
         deliver_webhook_task.delay(*args)
@@ -371,12 +366,6 @@ def test_metrics_of_two_processes_are_summed_in_one_scrape(tmp_path: Path) -> No
     assert "viewer_recomputes_running 1.0" in _run(_SCRAPER, directory)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
@@ -400,7 +389,7 @@ def test_metrics_under_gunicorn_with_two_workers(tmp_path: Path) -> None:
     directory = tmp_path / "metrics"
     directory.mkdir()
     (directory / "counter_999999.db").write_bytes(b"stale")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
