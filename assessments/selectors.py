@@ -53,10 +53,10 @@ def attempt_read(
     ]
     attempts.sort(key=lambda a: (a.key.content_id, a.assessment_ts, a.attempt_id))
     archived: ArchivedScores = {}
-    for collection, context in dict.fromkeys((coll, ctx) for coll, ctx, _ in scopes):
-        scores = repository.archived_scores(
-            user_id=user_id, collection_id=collection, context_id=context
-        )
+    by_scope = repository.archived_scores(
+        user_id=user_id, scopes=list(dict.fromkeys((coll, ctx) for coll, ctx, _ in scopes))
+    )
+    for (collection, context), scores in by_scope.items():
         wanted = {content for coll, ctx, content in scopes if (coll, ctx) == (collection, context)}
         archived.update((c, best) for c, best in scores.items() if None in wanted or c in wanted)
     return AttemptReport(attempts=attempts, best=best_of(attempts, archived))

@@ -34,9 +34,10 @@ class AttemptRepository(Protocol):
         given); without a content, the scope's archived scores too."""
 
     def archived_scores(
-        self, *, user_id: str, collection_id: str, context_id: str
-    ) -> ArchivedScores:
-        """The archived scores of one (collection, context) (``archived.py``); {} if none."""
+        self, *, user_id: str, scopes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], ArchivedScores]:
+        """The archived scores (``archived.py``) of each (collection, context) of ``scopes``
+        that has some, read at once."""
 
     def archive_scope(
         self,

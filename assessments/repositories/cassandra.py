@@ -228,9 +228,11 @@ class CassandraAttemptRepository:
         return bool(answer["[applied]"])
 
     def archived_scores(
-        self, *, user_id: str, collection_id: str, context_id: str
-    ) -> archived.ArchivedScores:
-        return self._archive_row((user_id, collection_id, context_id))[0]
+        self, *, user_id: str, scopes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], archived.ArchivedScores]:
+        results = cql.execute_many(SELECT_ARCHIVE, [(user_id, *scope) for scope in scopes])
+        found = zip(scopes, (result.one() for result in results), strict=True)
+        return {scope: json.loads(row["best"]) for scope, row in found if row is not None}
 
     def archive_scope(
         self,

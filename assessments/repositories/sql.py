@@ -148,12 +148,21 @@ class SqlAttemptRepository:
             ).delete()
 
     def archived_scores(
-        self, *, user_id: str, collection_id: str, context_id: str
-    ) -> archived.ArchivedScores:
-        record = AttemptArchiveRecord.objects.filter(
-            user_id=user_id, collection_id=collection_id, context_id=context_id
-        ).first()
-        return {} if record is None else dict(record.best)
+        self, *, user_id: str, scopes: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], archived.ArchivedScores]:
+        if not scopes:
+            return {}
+        records = AttemptArchiveRecord.objects.filter(
+            user_id=user_id,
+            collection_id__in={coll for coll, _ in scopes},
+            context_id__in={ctx for _, ctx in scopes},
+        )
+        wanted = set(scopes)
+        return {
+            (r.collection_id, r.context_id): dict(r.best)
+            for r in records
+            if (r.collection_id, r.context_id) in wanted
+        }
 
     def archive_scope(
         self,

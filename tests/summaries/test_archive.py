@@ -141,14 +141,14 @@ def _without_archived_detail(answers: dict[str, Any]) -> dict[str, Any]:
 def _store(user_id: str = USER) -> dict[str, Any]:
     """Everything stored for the user: rows (as stored), attempts and archived scores."""
     rows = sorted(consumption_repository().list_user(user_id=user_id), key=lambda r: r.key)
-    attempts, scores = {}, {}
-    for collection, context in SCOPES:
-        attempts[(collection, context)] = attempt_repository().list_scope(
+    attempts = {
+        (collection, context): attempt_repository().list_scope(
             user_id=user_id, collection_id=collection, context_id=context
         )
-        scores[(collection, context)] = attempt_repository().archived_scores(
-            user_id=user_id, collection_id=collection, context_id=context
-        )
+        for collection, context in SCOPES
+    }
+    archived = attempt_repository().archived_scores(user_id=user_id, scopes=SCOPES)
+    scores = {scope: archived.get(scope, {}) for scope in SCOPES}
     return {"rows": rows, "attempts": attempts, "scores": scores}
 
 
