@@ -155,6 +155,7 @@ def test_logging_no_line_holds_a_token_or_a_raw_user_id(
     assert logs.user_ref(me) in text  # the pseudonym stands in
 
 
+@pytest.mark.store_independent
 def test_logging_text_format_has_the_same_fields() -> None:
     record = logging.makeLogRecord(
         {"name": "viewer.request", "levelname": "INFO", "msg": "request"}
@@ -169,6 +170,7 @@ def test_logging_text_format_has_the_same_fields() -> None:
     assert line.endswith("INFO viewer.request [req-9] request endpoint=view-start status=200")
 
 
+@pytest.mark.store_independent
 @pytest.mark.parametrize(
     ("settings_module", "expected"), [("production", "json"), ("local", "text")]
 )
@@ -265,6 +267,7 @@ def worker(tmp_path: Path) -> Iterator[tuple[Any, Path, int]]:
         process.wait(timeout=30)
 
 
+@pytest.mark.store_independent
 def test_logging_real_worker_task_line_carries_the_request_id(
     worker: tuple[Any, Path, int],
 ) -> None:

@@ -105,6 +105,7 @@ def test_metrics_other_methods_answer_405_in_the_envelope(api: Api) -> None:
     assert (status, body["params"]["err"]) == (405, "METHOD_NOT_ALLOWED")
 
 
+@pytest.mark.store_independent
 def test_metrics_is_open_in_the_local_settings() -> None:
     result = subprocess.run(
         [
@@ -338,6 +339,7 @@ def _run(code: str, directory: Path) -> str:
     return result.stdout
 
 
+@pytest.mark.store_independent
 def test_metrics_of_two_processes_are_summed_in_one_scrape(tmp_path: Path) -> None:
     directory = tmp_path / "metrics"  # created by the first process
     writers = [
@@ -383,6 +385,7 @@ def _health_count(port: int) -> float:
     return float(next(ln for ln in text.splitlines() if ln.startswith(prefix))[len(prefix) :])
 
 
+@pytest.mark.store_independent
 def test_metrics_under_gunicorn_with_two_workers(tmp_path: Path) -> None:
     """config/gunicorn.py: every worker's requests in every scrape, the directory emptied at
     start (a stale file of an earlier run is not summed in)."""
