@@ -77,6 +77,7 @@ def udt(name: str, fields: dict[str, str], udts: dict[str, CqlType] | None = Non
     return CqlType(name, (), tuple((k, parse_type(v, udts)) for k, v in fields.items()))
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPE = re.compile(r"\\(\\|n|t|r|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 _SIMPLE = {"\\": "\\", "n": "\n", "t": "\t", "r": "\r"}
 
@@ -281,7 +282,7 @@ class _LiteralParser:
                 end = self.text.find('"', self.pos + 1)
                 name, self.pos = self.text[self.pos + 1 : end], end + 1
             else:
-                match = re.compile(r"[A-Za-z_][A-Za-z0-9_]*").match(self.text, self.pos)
+                match = _FIELD_NAME.match(self.text, self.pos)
                 if match is None:
                     raise self.fail("a field name")
                 name, self.pos = match.group(0).lower(), match.end()

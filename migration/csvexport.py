@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .cqlvalues import INTEGERS, TEXTS, CqlType
+from .cqlvalues import FLOATS, INTEGERS, TEXTS, CqlType
 from .legacy import LegacyTable
 from .sources import CSV_DIALECT
 
@@ -36,7 +36,7 @@ def _format(value: Any, cql_type: CqlType, *, quote: bool) -> str:
         return "True" if value else "False"
     if name in INTEGERS:
         return str(int(value))
-    if name in {"double", "float", "decimal"}:
+    if name in FLOATS:
         number = float(value)
         if math.isnan(number):
             return "NaN"

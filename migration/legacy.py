@@ -37,10 +37,10 @@ class LegacyTable:
     partition_key: tuple[str, ...]
     clustering: tuple[str, ...]
     columns: dict[str, str]  # name -> CQL type, as in the legacy schema
-    required: tuple[str, ...]  # columns the migration cannot do without (the key)
 
     @property
     def key(self) -> tuple[str, ...]:
+        """The primary key: the columns the migration cannot do without."""
         return (*self.partition_key, *self.clustering)
 
     def types(self) -> dict[str, CqlType]:
@@ -75,7 +75,6 @@ CONSUMPTION = LegacyTable(
         "lastupdatedtime": "text",
         "progressdetails": "text",
     },
-    required=("userid", "courseid", "batchid", "contentid"),
 )
 ATTEMPTS = LegacyTable(
     name="assessment_aggregator",
@@ -95,7 +94,6 @@ ATTEMPTS = LegacyTable(
         "total_score": "double",
         "updated_on": "timestamp",
     },
-    required=("user_id", "course_id", "batch_id", "content_id", "attempt_id"),
 )
 ACTIVITY_AGG = LegacyTable(
     name="user_activity_agg",
@@ -112,7 +110,6 @@ ACTIVITY_AGG = LegacyTable(
         "agg_details": "list<text>",
         "content_status": "frozen<map<text,int>>",
     },
-    required=("activity_type", "activity_id", "user_id", "context_id"),
 )
 ENROLMENTS = LegacyTable(
     name="user_enrolments",
@@ -139,7 +136,6 @@ ENROLMENTS = LegacyTable(
         "progress": "int",
         "status": "int",
     },
-    required=("userid", "courseid", "batchid"),
 )
 
 # In migration order.

@@ -146,7 +146,7 @@ class CsvSource:
 
     def batches(self, table: LegacyTable, *, start: str | None, size: int) -> Iterator[Batch]:
         names, first, first_line = self._header(table)
-        missing = [c for c in table.required if c not in names]
+        missing = [c for c in table.key if c not in names]
         if missing:
             raise SourceError(f"{self.path(table)}: no column {', '.join(missing)}")
         types = table.types()
@@ -215,10 +215,11 @@ class CassandraSource:
         consistency: str = "LOCAL_QUORUM",
         timeout: float = 30.0,
     ) -> None:
-        from cassandra import ConsistencyLevel
         from cassandra.auth import PlainTextAuthProvider
         from cassandra.cluster import Cluster, NoHostAvailable
         from cassandra.query import dict_factory
+
+        from viewer import cql
 
         self.keyspace = keyspace
         self.name = f"cassandra:{','.join(hosts)}:{port}/{keyspace}"
@@ -231,7 +232,7 @@ class CassandraSource:
             raise SourceError(f"Cassandra at {hosts}:{port} does not answer: {exc}") from exc
         self.session.row_factory = dict_factory
         self.session.default_timeout = timeout
-        self.consistency = ConsistencyLevel.name_to_value[consistency]
+        self.consistency = cql.consistency(consistency)
         if keyspace not in self.cluster.metadata.keyspaces:
             self.close()
             raise SourceError(f"no keyspace {keyspace!r} at {hosts}:{port}")
@@ -239,7 +240,7 @@ class CassandraSource:
     def _columns(self, table: LegacyTable) -> list[str]:
         meta = self.cluster.metadata.keyspaces[self.keyspace].tables[table.name]
         present = set(meta.columns)
-        missing = [c for c in table.required if c not in present]
+        missing = [c for c in table.key if c not in present]
         if missing:
             raise SourceError(f"{self.keyspace}.{table.name}: no column {', '.join(missing)}")
         return [c for c in table.columns if c in present]
