@@ -2,9 +2,10 @@
 operations (``consumption.services``, ``assessments.services``), and its enrolment sync.
 
 Each content becomes a view start, then a view update (status 0/1) or a view end (status 2);
-each assessment becomes an attempt submit (which completes the content) and, like in the course
-service, a completed content. A batch that is unknown, or not ongoing now, is reported in the
-result and nothing of it is written. Everything is validated before the first write.
+each assessment becomes an attempt submit, whose follow-up completes the content (one without
+events completes it directly, as in the course service). A batch that is unknown, or not
+ongoing now, is reported in the result and nothing of it is written. Everything is validated
+before the first write.
 """
 
 from collections.abc import Sequence
@@ -167,21 +168,21 @@ def content_state_update(
                 attempt_id=attempt.attempt_id,
                 assessment_ts=attempt.assessment_ts,
                 answers=attempt.answers,
+            )  # its follow-up completes the content (attempt_recorded)
+        else:  # as in the course service, an assessment completes its content all the same
+            _record_content(
+                user_id,
+                ContentState(
+                    content_id=attempt.content_id,
+                    course_id=attempt.course_id,
+                    batch_id=attempt.batch_id,
+                    status=2,
+                    last_access_time=attempt.assessment_ts,
+                    last_completed_time=attempt.assessment_ts,
+                ),
+                None,
+                now,
             )
-        # As in the course service, an assessment completes its content.
-        _record_content(
-            user_id,
-            ContentState(
-                content_id=attempt.content_id,
-                course_id=attempt.course_id,
-                batch_id=attempt.batch_id,
-                status=2,
-                last_access_time=attempt.assessment_ts,
-                last_completed_time=attempt.assessment_ts,
-            ),
-            None,
-            now,
-        )
         result[attempt.batch_id] = SUCCESS
         result[attempt.content_id] = SUCCESS
     for key in (NOT_ONGOING, NOT_EXISTS):
